@@ -1,0 +1,54 @@
+"""The ``paxsim`` command. Each subcommand lives in ``paxsim/commands/NAME.py`` and
+provides ``add_parser(subparsers)`` and ``main(args) -> int``.
+
+Exit codes: 0 all as expected, 1 an outcome differs from its expectation (or a
+violation was found, for fuzz), 2 bad input (one message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+COMMANDS = ["run", "figures", "bench"]
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paxsim",
+        description="Deterministic simulator for 'Paxos Explained from Scratch': replay the tutorial's "
+                    "figures, run scenarios, check what the clients saw.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"paxsim.commands.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .protocols import UnknownProtocol
+    from .scenario import ScenarioError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ScenarioError, UsageError, UnknownProtocol) as exc:
+        print(f"paxsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("paxsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def entry() -> None:
+    sys.exit(main())

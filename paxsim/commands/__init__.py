@@ -1,0 +1,1 @@
+"""Subcommands of the ``paxsim`` command, one module each."""

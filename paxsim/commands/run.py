@@ -1,0 +1,76 @@
+"""``paxsim run SCENARIO...``: run scenarios, check them, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ..cli import UsageError
+from ..driver import RunResult, run_scenario
+from ..report import event_lines
+from ..scenario import load
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run scenario files and check what the clients saw",
+                       description="Run each scenario, check the history, print the outcome against the "
+                                   "expected one. Exit 0 if every outcome matches, 1 if one does not, 2 on bad input.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML file(s)")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--trace", metavar="FILE", help="write the run's trace as JSON Lines (one scenario only)")
+    p.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
+    p.add_argument("--events", type=int, default=60, metavar="N",
+                   help="show at most N events per scenario (default 60; 0 for none)")
+    p.set_defaults(func=main)
+
+
+def write_atomic(path: str, write) -> None:
+    """Write through a temporary file in the same folder, then rename: never half-written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".paxsim-", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def print_result(r: RunResult, events: int) -> None:
+    sc = r.scenario
+    mark = {True: "ok", False: "MISMATCH", None: "-"}[r.match]
+    print(f"{sc.name}: {sc.protocol} seed={r.seed}  outcome {r.outcome}  expected {r.expected or '-'}  [{mark}]")
+    print(f"  {sc.description}")
+    for v in r.verdict.violations:
+        tag = " (latent)" if v.latent else ""
+        print(f"  ! {v.invariant}{tag}: {v.detail}")
+    if events and r.trace is not None:
+        for line in event_lines(r.trace, limit=events):
+            print("   " + line)
+
+
+def main(args) -> int:
+    if args.seed is not None and args.seed < 0:
+        raise UsageError("--seed: must be a non-negative whole number")
+    if args.events < 0:
+        raise UsageError("--events: must not be negative")
+    if args.trace and len(args.scenarios) != 1:
+        raise UsageError("--trace: give exactly one scenario when writing a trace")
+    scenarios = [load(p) for p in args.scenarios]  # validate all before running any
+    ok = True
+    for sc in scenarios:
+        r = run_scenario(sc, args.seed)
+        if args.trace:
+            write_atomic(args.trace, r.trace.write)
+        if args.json:
+            print(json.dumps(r.to_json(), sort_keys=True))
+        else:
+            print_result(r, args.events)
+        if r.match is False:
+            ok = False
+    return 0 if ok else 1

@@ -1,0 +1,100 @@
+"""What a run leaves for the checker: client invocations and replies, replica
+executions, and how the world looked when the run ended.
+
+The simulator appends to a :class:`History` as the run goes; the checker reads it.
+Neither side needs the other: the checker never sees a protocol or the network,
+only these records. ``pos`` fields are positions in the run's trace (the index of
+the trace event that produced the record), so that a violation can point there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .types import ProcessId, Request, State
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    time: float
+    client: ProcessId
+    request: Request
+    pos: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A reply that reached a client: ``client`` saw ``state`` for ``request``."""
+
+    time: float
+    client: ProcessId
+    request: Request
+    state: State
+    server: ProcessId
+    pos: int = -1
+
+    def describe(self) -> str:
+        return (
+            f"{self.client} saw <{self.state.label()}> for {self.request.id}"
+            f" from {self.server} at t={self.time:g}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """Replica ``replica`` executed ``request`` as number ``state.length``."""
+
+    time: float
+    replica: ProcessId
+    request: Request
+    state: State
+    pos: int = -1
+
+
+@dataclass(slots=True)
+class FinalWorld:
+    """The world at the end of the run, for judging liveness.
+
+    ``up``: servers that are up. ``groups``: the network's connectivity at the end,
+    as groups of processes that can all reach each other (a process in no group is
+    connected to everybody). ``quorum``: how many servers the protocol needs, up and
+    connected to each other and to the client, to answer a request.
+    ``settled``: whether the run went on long enough after its last fault for the
+    protocol to finish (otherwise liveness is not judged).
+    """
+
+    end_time: float
+    servers: tuple[ProcessId, ...]
+    up: tuple[ProcessId, ...]
+    groups: tuple[tuple[ProcessId, ...], ...] = ()
+    quorum: int = 1
+    settled: bool = True
+    catch_up: bool = True
+
+    def connected(self, a: ProcessId, b: ProcessId) -> bool:
+        ga = gb = None
+        for i, g in enumerate(self.groups):
+            if a in g:
+                ga = i
+            if b in g:
+                gb = i
+        return ga is None or gb is None or ga == gb
+
+    def reachable_servers(self, client: ProcessId) -> list[ProcessId]:
+        """The largest set of up servers that the client reaches and that reach each other."""
+        up = [s for s in self.servers if s in self.up and self.connected(client, s)]
+        best: list[ProcessId] = []
+        for s in up:
+            comp = [t for t in up if self.connected(s, t)]
+            if len(comp) > len(best):
+                best = comp
+        return best
+
+
+@dataclass(slots=True)
+class History:
+    invocations: list[Invocation] = field(default_factory=list)
+    replies: list[Observed] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+    final: Optional[FinalWorld] = None

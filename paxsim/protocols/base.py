@@ -1,0 +1,108 @@
+"""The replica interface every protocol implements.
+
+A replica is a pure, sans-IO state machine (in the spirit of h11's ``Connection``
+and etcd-raft's ``Step``): the simulator hands it one input at a time, always with
+the current simulated time ``now``, and it answers with a list of effects (data,
+see :mod:`paxsim.types`): messages to send, timers to set or cancel, requests it
+executed, replies to clients, values to persist. It never touches a clock, a
+random generator, the network or a file, so the same inputs always give the same
+outputs and a test can drive it by hand.
+
+Inputs::
+
+    on_start(now)                 the run begins (or the process is new)
+    on_message(now, src, msg)     a message arrived from process ``src``
+    on_timer(now, name)           the timer ``name`` fired
+    on_recover(now, stored)       the process restarts after a crash: it is a fresh
+                                  instance, given only what it persisted
+
+A crash needs no input: the simulator drops the instance and its timers.
+
+Class attributes tell the simulator and checker about the protocol:
+
+``params``        parameter name -> default value (the type of the default is the
+                  type required); scenario files set them under ``[params]``.
+``client_mode``   how clients address requests: ``"all"`` (every server) or
+                  ``"one"`` (one server at a time, the next one on a timeout).
+``min_servers``, ``max_servers``  how many servers the protocol can run with.
+``quorum(n)``     how many connected, up servers a request needs to be answered.
+``catch_up``      whether every up server connected to the others is expected to
+                  end with everything they executed (judged as liveness).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping, Optional, Sequence
+
+from ..types import Effect, Message, ProcessId
+
+
+class ParamError(ValueError):
+    """A protocol parameter is unknown, of the wrong type or out of range."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class Replica:
+    name: ClassVar[str] = "replica"
+    params: ClassVar[dict[str, Any]] = {}
+    client_mode: ClassVar[str] = "one"
+    min_servers: ClassVar[int] = 1
+    max_servers: ClassVar[Optional[int]] = None
+    catch_up: ClassVar[bool] = True
+
+    def __init__(self, pid: ProcessId, servers: Sequence[ProcessId], params: Mapping[str, Any]):
+        self.pid = pid
+        self.servers = tuple(servers)
+        self.peers = tuple(s for s in self.servers if s != pid)
+        self.rank = self.servers.index(pid) + 1 if pid in self.servers else 0
+        self.p = params  # validated, with defaults filled in
+
+    # ---- describing the protocol -------------------------------------------------
+    @classmethod
+    def quorum(cls, n: int) -> int:
+        return n // 2 + 1
+
+    @classmethod
+    def check_params(cls, given: Mapping[str, Any], n_servers: int) -> dict[str, Any]:
+        """Defaults merged with ``given``; raises :class:`ParamError` on bad input."""
+        out = dict(cls.params)
+        for key, value in given.items():
+            if key not in cls.params:
+                known = ", ".join(sorted(cls.params)) or "none"
+                raise ParamError(key, f"unknown parameter for protocol {cls.name} (known: {known})")
+            default = cls.params[key]
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ParamError(key, f"must be true or false, not {value!r}")
+            elif isinstance(default, (int, float)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ParamError(key, f"must be a number, not {value!r}")
+                if isinstance(default, int) and not isinstance(value, int):
+                    raise ParamError(key, f"must be a whole number, not {value!r}")
+                if value < 0:
+                    raise ParamError(key, f"must not be negative, got {value!r}")
+            elif default is not None and not isinstance(value, type(default)):
+                raise ParamError(key, f"must be a {type(default).__name__}, not {value!r}")
+            out[key] = value
+        if n_servers < cls.min_servers:
+            raise ParamError("servers", f"protocol {cls.name} needs at least {cls.min_servers} servers, got {n_servers}")
+        if cls.max_servers is not None and n_servers > cls.max_servers:
+            raise ParamError("servers", f"protocol {cls.name} runs with at most {cls.max_servers} servers, got {n_servers}")
+        return out
+
+    # ---- inputs --------------------------------------------------------------------
+    def on_start(self, now: float) -> list[Effect]:
+        return []
+
+    def on_message(self, now: float, src: ProcessId, msg: Message) -> list[Effect]:
+        return []
+
+    def on_timer(self, now: float, name: str) -> list[Effect]:
+        return []
+
+    def on_recover(self, now: float, stored: Mapping[str, Any]) -> list[Effect]:
+        return self.on_start(now)

@@ -1,0 +1,110 @@
+"""A host runs one replica: it feeds it inputs and carries out its effects.
+
+This is the only seam between protocol code and SimPy. A crash drops the replica
+instance and its timers (volatile state is gone); a recovery builds a fresh
+instance and hands it what it persisted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import simpy
+from simpy.events import Timeout
+
+from ..history import Execution, History
+from ..protocols.base import Replica
+from ..types import CancelTimer, ClientReply, Execute, Message, Persist, ProcessId, Reply, Send, SetTimer
+from . import trace as T
+from .network import Network
+
+
+class Host:
+    def __init__(self, env: simpy.Environment, net: Network, history: History, trace: Optional[T.Trace],
+                 pid: ProcessId, factory: Callable[[], Replica]):
+        self.env = env
+        self.net = net
+        self.history = history
+        self.trace = trace
+        self.pid = pid
+        self.factory = factory
+        self.replica: Optional[Replica] = None
+        self.up = False
+        self.epoch = 0
+        self.timers: dict[str, int] = {}
+        self.timer_gen = 0
+        self.store: dict[str, Any] = {}
+        self.crashes = 0
+        self.executed = 0  # executions since the start (metrics)
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.replica = self.factory()
+        self.up = True
+        self.apply(self.replica.on_start(self.env.now))
+
+    def crash(self) -> None:
+        if not self.up:
+            return
+        self.up = False
+        self.replica = None
+        self.timers.clear()
+        self.epoch += 1
+        self.crashes += 1
+        self.net.last_fault_time = self.env.now
+        if self.trace is not None:
+            self.trace.add(self.env.now, T.CRASH, self.pid)
+
+    def recover(self) -> None:
+        if self.up:
+            return
+        self.replica = self.factory()
+        self.up = True
+        self.net.last_fault_time = self.env.now
+        if self.trace is not None:
+            self.trace.add(self.env.now, T.RECOVER, self.pid)
+        self.apply(self.replica.on_recover(self.env.now, dict(self.store)))
+
+    # ---- inputs -------------------------------------------------------------------------
+    def receive(self, src: ProcessId, msg: Message) -> None:
+        self.apply(self.replica.on_message(self.env.now, src, msg))
+
+    def _fire(self, ev: Timeout) -> None:
+        name, gen, epoch = ev._value
+        if epoch != self.epoch or self.timers.get(name) != gen:
+            return  # cancelled, reset, or from before a crash
+        del self.timers[name]
+        if self.trace is not None:
+            self.trace.add(self.env.now, T.TIMER, self.pid, info={"timer": name})
+        self.apply(self.replica.on_timer(self.env.now, name))
+
+    # ---- effects ------------------------------------------------------------------------
+    def apply(self, effects: Sequence[Any]) -> None:
+        net = self.net
+        pid = self.pid
+        for e in effects:
+            t = type(e)
+            if t is Send:
+                net.send(pid, e.dst, e.msg)
+            elif t is SetTimer:
+                gen = self.timer_gen = self.timer_gen + 1
+                self.timers[e.name] = gen
+                Timeout(self.env, e.delay, (e.name, gen, self.epoch)).callbacks.append(self._fire)
+            elif t is Reply:
+                req = e.request
+                net.send(pid, req.client, ClientReply(req, e.state))
+            elif t is Execute:
+                self.executed += 1
+                pos = -1
+                if self.trace is not None:
+                    pos = self.trace.add(self.env.now, T.EXECUTE, pid,
+                                         info={"m": e.request.id, "state": e.state.label(), "len": e.state.length})
+                self.history.executions.append(Execution(self.env.now, pid, e.request, e.state, pos))
+            elif t is CancelTimer:
+                self.timers.pop(e.name, None)
+            elif t is Persist:
+                self.store[e.key] = e.value
+            else:
+                raise TypeError(f"{pid}: unknown effect {e!r}")
+            if not self.up:
+                break  # crashed in the middle of the step: the rest never happens

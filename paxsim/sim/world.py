@@ -1,0 +1,143 @@
+"""A world: one scenario's network, hosts, clients and fault schedule on SimPy.
+
+``World(scenario).run()`` carries the scenario out and leaves a
+:class:`~paxsim.history.History` and (optionally) a trace. It is the one place
+that turns scenario data into SimPy objects.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import simpy
+from simpy.events import Timeout
+
+from ..history import FinalWorld, History
+from ..protocols import load_protocol
+from ..scenario import Scenario
+from ..types import Request
+from . import trace as T
+from .clients import Client, ClientMetrics
+from .host import Host
+from .network import Link, Network, Pattern, Targeted, make_delay
+from .rng import stream
+
+
+class World:
+    def __init__(self, scenario: Scenario, *, record_trace: bool = True):
+        self.scenario = sc = scenario
+        self.env = env = simpy.Environment()
+        self.trace: Optional[T.Trace] = T.Trace() if record_trace else None
+        self.history = History()
+        self.net = net = Network(env, self.trace)
+        self.client_metrics = ClientMetrics()
+        self.protocol = proto = load_protocol(sc.protocol)
+        params = dict(sc.params)
+        servers = sc.servers
+        self.hosts: dict[str, Host] = {}
+        for pid in servers:
+            host = Host(env, net, self.history, self.trace, pid,
+                        lambda pid=pid: proto(pid, servers, params))
+            self.hosts[pid] = host
+            net.add_node(host)
+        self.clients: list[Client] = []
+        for c in sc.clients:
+            mode = c.mode or proto.client_mode
+            targets = c.servers or servers
+            reqs = [(Request(r.id, c.name), r.at) for r in c.requests]
+            client = Client(env, net, self.history, self.trace, c.name, reqs, targets, mode, c.retry,
+                            self.client_metrics)
+            self.clients.append(client)
+            net.add_node(client)
+        net.crash = self._crash
+        self._build_links()
+        for f in sc.faults:
+            self._schedule_fault(f)
+
+    # ---- construction ---------------------------------------------------------------
+    def _build_links(self) -> None:
+        sc = self.scenario
+        procs = sc.processes
+        for a in procs:
+            for b in procs:
+                if a == b and a not in sc.servers:
+                    continue
+                delay, loss, dup, fifo = sc.network.delay, sc.network.loss, sc.network.duplicate, sc.network.fifo
+                for l in sc.network.links:  # later overrides win
+                    if (not l.src or a in l.src) and (not l.dst or b in l.dst):
+                        delay = l.delay if l.delay is not None else delay
+                        loss = l.loss if l.loss is not None else loss
+                        dup = l.duplicate if l.duplicate is not None else dup
+                        fifo = l.fifo if l.fifo is not None else fifo
+                if a == b:
+                    delay, loss, dup = {"dist": "constant", "value": 0.0}, 0.0, 0.0
+                seed = sc.seed
+                link = Link(make_delay(delay, stream(seed, "link", a, b, "delay")), loss, dup, fifo,
+                            stream(seed, "link", a, b, "loss"), stream(seed, "link", a, b, "dup"))
+                self.net.set_link(a, b, link)
+
+    def _at(self, t: float, fn) -> None:
+        Timeout(self.env, t, fn).callbacks.append(lambda ev: ev._value())
+
+    def _schedule_fault(self, f) -> None:
+        if f.kind == "crash":
+            self._at(f.at, lambda: self._crash(f.target))
+        elif f.kind == "recover":
+            self._at(f.at, lambda: self.hosts[f.target].recover())
+        elif f.kind == "partition":
+            self._at(f.at, lambda: self.net.partition(f.groups))
+            if f.until is not None:
+                self._at(f.until, self.net.heal)
+        elif f.kind == "heal":
+            self._at(f.at, self.net.heal)
+        else:
+            m = f.match or {}
+            pat = Pattern(m.get("type"), m.get("from"), m.get("to"), m.get("request"))
+            self.net.add_targeted(Targeted(pat, f.nth, f.kind, f.by))
+
+    def _crash(self, pid: str) -> None:
+        host = self.hosts.get(pid)
+        if host is not None:
+            host.crash()
+
+    # ---- running --------------------------------------------------------------------
+    def run(self, until: Optional[float] = None) -> History:
+        """Run to ``until`` (or the scenario's ``until``); by default, run past the
+        last scheduled request or fault until nothing has completed for ``settle``."""
+        sc = self.scenario
+        for pid in sc.servers:
+            self.hosts[pid].start()
+        for c in self.clients:
+            c.start()
+        if until is None and sc.until is not None:
+            until = sc.until
+        if until is not None:
+            self.env.run(until=until)
+        else:
+            stop = self.env.event()
+            settle = sc.settle
+            metrics = self.client_metrics
+
+            def watchdog(ev) -> None:
+                quiet_since = max(metrics.last_completion, self.net.last_fault_time)
+                if self.env.now >= quiet_since + settle * 0.999:
+                    stop.succeed()
+                else:
+                    Timeout(self.env, quiet_since + settle - self.env.now).callbacks.append(watchdog)
+
+            Timeout(self.env, sc.end_time()).callbacks.append(watchdog)
+            self.env.run(until=stop)
+        end = self.env.now
+        self.client_metrics.close(end)
+        if self.trace is not None:
+            self.trace.add(end, T.END)
+        self.history.final = FinalWorld(
+            end_time=end,
+            servers=sc.servers,
+            up=tuple(s for s in sc.servers if self.hosts[s].up),
+            groups=self.net.group_list,
+            quorum=self.protocol.quorum(len(sc.servers)),
+            settled=end - self.net.last_fault_time >= sc.settle * 0.999,
+            catch_up=self.protocol.catch_up,
+        )
+        return self.history

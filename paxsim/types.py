@@ -1,0 +1,317 @@
+"""Values shared by every layer: requests, service states, messages and effects.
+
+Everything here is an immutable value (frozen dataclasses with slots) built from
+the standard library only. Protocols speak in these values; the simulator carries
+them; the checker judges them. Names follow the tutorial: a request is ``m1``, an
+accept is ``<ACC, m2, 1>``, a learn ``<LRN, m2>``, a prepare ``<PREP, 4>``, a
+promise ``<PROM, (2, m2), 4>``, a reply carries the server's state ``<s^12>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from typing import Any, ClassVar, Optional, Union
+
+ProcessId = str
+Round = Union[int, str, None]  # a round number, a leader id ("S2"), or none
+
+
+# ---------------------------------------------------------------- requests ---
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A client request: a globally unique id (``m1``) and the client that sent it."""
+
+    id: str
+    client: ProcessId
+
+    def __str__(self) -> str:
+        return self.id
+
+
+# ---------------------------------------------------------- service state ---
+
+def _chain(digest: int, request_id: str) -> int:
+    data = digest.to_bytes(8, "big") + request_id.encode()
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class State:
+    """The service's state: the sequence of requests executed so far.
+
+    Stored as a persistent linked list: each state points at the state before it,
+    so a reply carries a reference (constant size) and states reached by the same
+    executions share their past. Two states are equal when their length and chained
+    digest are equal, so comparing them costs O(1), wherever they were computed.
+    """
+
+    length: int
+    digest: int
+    request: Optional[Request] = field(default=None, repr=False)
+    parent: Optional["State"] = field(default=None, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, State)
+            and self.length == other.length
+            and self.digest == other.digest
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.length, self.digest))
+
+    def then(self, request: Request) -> "State":
+        """The state after executing ``request`` in this state."""
+        return State(self.length + 1, _chain(self.digest, request.id), request, self)
+
+    def requests(self) -> list[Request]:
+        """The executed requests, oldest first (walks the chain: O(length))."""
+        out: list[Request] = []
+        node: Optional[State] = self
+        while node is not None and node.request is not None:
+            out.append(node.request)
+            node = node.parent
+        out.reverse()
+        return out
+
+    def at(self, length: int) -> "State":
+        """This state's prefix of the given length."""
+        node: State = self
+        while node.length > length:
+            assert node.parent is not None
+            node = node.parent
+        return node
+
+    def contains(self, request_id: str) -> bool:
+        node: Optional[State] = self
+        while node is not None and node.request is not None:
+            if node.request.id == request_id:
+                return True
+            node = node.parent
+        return False
+
+    def label(self, limit: int = 12) -> str:
+        """Tutorial notation: ``s^12`` for m1 then m2; ``s^()`` for the empty state."""
+        if self.length > limit:
+            last = self.requests()[-3:]
+            return f"s^(…{self.length - 3} more,{','.join(r.id for r in last)})"
+        ids = [r.id for r in self.requests()]
+        if not ids:
+            return "s^()"
+        short = [i[1:] if i.startswith("m") else i for i in ids]
+        if all(len(s) == 1 for s in short):
+            return "s^" + "".join(short)
+        return "s^(" + ",".join(short) + ")"
+
+    def __str__(self) -> str:
+        return self.label()
+
+
+EMPTY = State(0, 0)
+
+
+# --------------------------------------------------------------- messages ---
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Base of every message. ``kind`` names it in traces, patterns and diagrams."""
+
+    kind: ClassVar[str] = "MSG"
+
+    def label(self) -> str:
+        return f"<{self.kind}>"
+
+    def fields(self) -> dict[str, Any]:
+        """Plain JSON-ready fields, for traces."""
+        return {}
+
+    def __str__(self) -> str:
+        return self.label()
+
+
+def _r(x: Any) -> str:
+    return "-" if x is None else str(x)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRequest(Message):
+    """A request travelling from a client to a server (drawn as ``m1``)."""
+
+    kind: ClassVar[str] = "REQ"
+    request: Request
+
+    def label(self) -> str:
+        return self.request.id
+
+    def fields(self) -> dict[str, Any]:
+        return {"m": self.request.id}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientReply(Message):
+    """A server's reply to a client: the service state after executing the request."""
+
+    kind: ClassVar[str] = "REPLY"
+    request: Request
+    state: State
+
+    def label(self) -> str:
+        return f"<{self.state.label()}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"m": self.request.id, "state": self.state.label(), "len": self.state.length}
+
+
+@dataclass(frozen=True, slots=True)
+class Accept(Message):
+    """``<ACC, m, j>``: execute ``m`` as the ``j``-th request (in round ``rnd``)."""
+
+    kind: ClassVar[str] = "ACC"
+    request: Request
+    slot: int
+    rnd: Round = None
+
+    def label(self) -> str:
+        tail = "" if self.rnd is None else f", {self.rnd}"
+        return f"<ACC, {self.request.id}, {self.slot}{tail}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"m": self.request.id, "slot": self.slot, "rnd": self.rnd}
+
+
+@dataclass(frozen=True, slots=True)
+class Learn(Message):
+    """``<LRN, m>``: the sender accepted ``m`` for ``slot`` (in round ``rnd``)."""
+
+    kind: ClassVar[str] = "LRN"
+    request: Request
+    slot: int
+    rnd: Round = None
+
+    def label(self) -> str:
+        tail = "" if self.rnd is None else f", {self.rnd}"
+        return f"<LRN, {self.request.id}{tail}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"m": self.request.id, "slot": self.slot, "rnd": self.rnd}
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare(Message):
+    """``<PREP, r>``: the sender asks to lead in round (or with id) ``r``."""
+
+    kind: ClassVar[str] = "PREP"
+    rnd: Round
+
+    def label(self) -> str:
+        return f"<PREP, {_r(self.rnd)}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"rnd": self.rnd}
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """One entry of a promise: ``request`` accepted for ``slot`` in round ``vrnd``."""
+
+    slot: int
+    request: Request
+    vrnd: Round = None
+
+    def label(self) -> str:
+        if self.vrnd is None:
+            return self.request.id
+        return f"({self.vrnd}, {self.request.id})"
+
+
+@dataclass(frozen=True, slots=True)
+class Promise(Message):
+    """``<PROM, (2, m2), 4>``: a promise to round ``rnd``, reporting what was accepted."""
+
+    kind: ClassVar[str] = "PROM"
+    rnd: Round
+    accepted: tuple[Accepted, ...] = ()
+
+    def label(self) -> str:
+        if not self.accepted:
+            body = "-"
+        elif len(self.accepted) == 1:
+            body = self.accepted[0].label()
+        else:
+            body = "[" + ", ".join(a.label() for a in self.accepted) + "]"
+        return f"<PROM, {body}, {_r(self.rnd)}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "rnd": self.rnd,
+            "accepted": [[a.slot, a.request.id, a.vrnd] for a in self.accepted],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(Message):
+    """``<HB>``: I am alive (and, optionally, lead round ``rnd``, executed ``upto``)."""
+
+    kind: ClassVar[str] = "HB"
+    rnd: Round = None
+    upto: int = 0
+
+    def label(self) -> str:
+        return "<HB>" if self.rnd is None else f"<HB, {self.rnd}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"rnd": self.rnd, "upto": self.upto}
+
+
+# ---------------------------------------------------------------- effects ---
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``msg`` to process ``dst``."""
+
+    dst: ProcessId
+    msg: Message
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    """(Re)start the timer ``name``: it fires after ``delay`` unless cancelled or reset."""
+
+    name: str
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    """The replica executed ``request``; its service is now in ``state``."""
+
+    request: Request
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Reply to ``request``'s client with ``state``."""
+
+    request: Request
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Write ``value`` under ``key`` to stable storage; it survives a crash."""
+
+    key: str
+    value: Any
+
+
+Effect = Union[Send, SetTimer, CancelTimer, Execute, Reply, Persist]
+
+OUTCOMES = ("SAFE", "UNSAFE", "STUCK")

@@ -12,7 +12,17 @@ import importlib
 import sys
 from typing import Optional, Sequence
 
-COMMANDS = ["run", "figures", "bench"]
+# Shown first in --help, in this order; any other module in paxsim/commands follows.
+PREFERRED = ["run", "figures", "draw", "fuzz", "sweep", "compare", "bench"]
+
+
+def command_names() -> list[str]:
+    import pkgutil
+
+    from . import commands
+
+    found = sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+    return [n for n in PREFERRED if n in found] + [n for n in found if n not in PREFERRED]
 
 
 class UsageError(Exception):
@@ -26,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "figures, run scenarios, check what the clients saw.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in command_names():
         module = importlib.import_module(f"paxsim.commands.{name}")
         module.add_parser(sub)
     return parser

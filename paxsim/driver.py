@@ -40,32 +40,10 @@ class RunResult:
         return None if self.trace is None else self.trace.digest()
 
     def metrics(self) -> dict[str, Any]:
-        """Streaming counters of the run (no trace needed)."""
-        w = self.world
-        cm = w.client_metrics
-        sent = sum(w.net.sent.values())
-        lat = sorted(cm.latencies)
+        """Streaming counters of the run (no trace needed); see :mod:`paxsim.metrics`."""
+        from .metrics import run_metrics
 
-        def pct(q: float) -> Optional[float]:
-            if not lat:
-                return None
-            return lat[min(len(lat) - 1, int(q * len(lat)))]
-
-        return {
-            "requests_sent": cm.invocations,
-            "requests_completed": cm.completions,
-            "latency_mean": (sum(lat) / len(lat)) if lat else None,
-            "latency_p50": pct(0.5),
-            "latency_p99": pct(0.99),
-            "latency_max": lat[-1] if lat else None,
-            "messages_sent": sent,
-            "messages_delivered": sum(w.net.delivered.values()),
-            "messages_dropped": sum(w.net.dropped.values()),
-            "messages_duplicated": sum(w.net.duplicated.values()),
-            "sent_by_type": dict(sorted(w.net.sent.items())),
-            "messages_per_request": (sent / cm.completions) if cm.completions else None,
-            "unavailable_time": cm.unavailable,
-        }
+        return run_metrics(self.world, self.verdict)
 
     def to_json(self) -> dict[str, Any]:
         sc = self.scenario

@@ -312,6 +312,15 @@ class Persist:
     value: Any
 
 
-Effect = Union[Send, SetTimer, CancelTimer, Execute, Reply, Persist]
+@dataclass(frozen=True, slots=True)
+class Log:
+    """Tell the observer something protocol-level happened, e.g. ``Log("leader", 4)``
+    when the replica starts leading round 4. Counted in metrics, shown in traces."""
+
+    event: str
+    info: Any = None
+
+
+Effect = Union[Send, SetTimer, CancelTimer, Execute, Reply, Persist, Log]
 
 OUTCOMES = ("SAFE", "UNSAFE", "STUCK")

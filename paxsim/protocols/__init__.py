@@ -14,6 +14,16 @@ from .base import ParamError, Replica
 BUILTIN: dict[str, str] = {
     "single_server": "paxsim.protocols.single_server:SingleServer",
     "uncoordinated": "paxsim.protocols.uncoordinated:Uncoordinated",
+    "send_accept": "paxsim.protocols.send_accept:SendAccept",
+    "retrans_accept": "paxsim.protocols.retrans_accept:RetransAccept",
+    "retrans_accept_fallback": "paxsim.protocols.retrans_accept:RetransAcceptFallback",
+    "wait_for_learn": "paxsim.protocols.wait_for_learn:WaitForLearn",
+    "wait_for_learn_fallback": "paxsim.protocols.wait_for_learn:WaitForLearnFallback",
+    "wait_for_learn_majority": "paxsim.protocols.wait_for_learn_majority:WaitForLearnMajority",
+    "leader_change": "paxsim.protocols.leader_change:LeaderChange",
+    "leader_change_rounds": "paxsim.protocols.leader_change:LeaderChangeRounds",
+    "paxos": "paxsim.protocols.paxos:Paxos",
+    "paxos_promise_without_round": "paxsim.protocols.paxos:PaxosPromiseWithoutRound",
 }
 
 

@@ -14,7 +14,7 @@ from simpy.events import Timeout
 
 from ..history import Execution, History
 from ..protocols.base import Replica
-from ..types import CancelTimer, ClientReply, Execute, Message, Persist, ProcessId, Reply, Send, SetTimer
+from ..types import CancelTimer, ClientReply, Execute, Log, Message, Persist, ProcessId, Reply, Send, SetTimer
 from . import trace as T
 from .network import Network
 
@@ -104,6 +104,11 @@ class Host:
                 self.timers.pop(e.name, None)
             elif t is Persist:
                 self.store[e.key] = e.value
+            elif t is Log:
+                logs = self.net.logs
+                logs[e.event] = logs.get(e.event, 0) + 1
+                if self.trace is not None:
+                    self.trace.add(self.env.now, T.LOG, pid, info={"event": e.event, "info": e.info})
             else:
                 raise TypeError(f"{pid}: unknown effect {e!r}")
             if not self.up:

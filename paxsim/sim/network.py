@@ -130,6 +130,7 @@ class Network:
         self.delivered: dict[str, int] = {}
         self.dropped: dict[str, int] = {}
         self.duplicated: dict[str, int] = {}
+        self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
 
     # ---- configuration ------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..types import Message
 # Event kinds
 SEND, DELIVER, DROP, DUPLICATE = "send", "deliver", "drop", "duplicate"
 TIMER, CRASH, RECOVER, PARTITION, HEAL = "timer", "crash", "recover", "partition", "heal"
-EXECUTE, INVOKE, END = "execute", "invoke", "end"
+EXECUTE, INVOKE, END, LOG = "execute", "invoke", "end", "log"
 
 
 class Trace:

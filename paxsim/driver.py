@@ -66,4 +66,10 @@ def run_scenario(scenario: Scenario, seed: Optional[int] = None, *, record_trace
     world = World(scenario, record_trace=record_trace)
     history = world.run()
     verdict = check(history)
+    if world.trace is not None:
+        world.trace.add(world.env.now, "verdict", info={
+            "outcome": verdict.outcome,
+            "violations": [{"invariant": v.invariant, "detail": v.detail, "latent": v.latent,
+                            "positions": list(v.positions)} for v in verdict.violations],
+        })
     return RunResult(scenario, scenario.seed, verdict, history, world.trace, world)

@@ -10,6 +10,7 @@ history, including late and duplicate ones: the checker judges all a client saw.
 
 from __future__ import annotations
 
+from array import array
 from typing import Optional, Sequence
 
 import simpy
@@ -104,35 +105,75 @@ class Client:
 
 
 class ClientMetrics:
-    """Streaming client-side metrics: latencies and unavailable time."""
+    """Streaming client-side metrics: latencies, completions, unavailability.
 
-    __slots__ = ("latencies", "pending", "invocations", "completions", "unavailable", "_since", "last_completion")
+    Every method is O(1) (it runs once per invocation or completion). Latencies are
+    kept in an ``array('d')`` (8 bytes each) so exact percentiles can be taken at
+    the end.
 
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
+    Unavailability, precisely. Count as *pending* every request invoked (its first
+    send) and not yet completed (its client's first matching reply), over all
+    clients. A *gap* is a maximal stretch of simulated time during which at least
+    one request is pending and no request completes. It starts at the later of
+    (a) the last completion and (b) the invocation that took the number of pending
+    requests from 0 to 1; it ends at the next completion, or at the end of the run
+    (``close``) if requests are still pending then. Every request's latency thus
+    lies inside one or more gaps, so short gaps are ordinary latency, not outages:
+
+    - ``max_gap``: the longest gap of any length;
+    - ``outages``: how many gaps are longer than ``threshold``;
+    - ``unavailable``: the total length of those gaps, each counted in full.
+
+    Example (threshold 10): a request invoked at 0 completes at 2 (gap 2, not
+    counted); another invoked at 5 completes at 25 (gap 20: one outage, 20 units
+    unavailable); with requests pending from 30 until the run ends at 100 and no
+    completion, a gap of 70 is added: ``unavailable`` 90, ``outages`` 2.
+    """
+
+    __slots__ = ("latencies", "pending", "invocations", "completions", "unavailable", "_since",
+                 "last_completion", "first_invocation", "threshold", "outages", "max_gap")
+
+    THRESHOLD = 10.0  # default: a few round trips at the default delays
+
+    def __init__(self, threshold: Optional[float] = None) -> None:
+        self.latencies = array("d")
         self.pending = 0
         self.invocations = 0
         self.completions = 0
         self.unavailable = 0.0
-        self._since: Optional[float] = None  # time since when requests are pending with none completing
+        self._since: Optional[float] = None  # start of the current gap (None: nothing pending)
         self.last_completion = 0.0
+        self.first_invocation: Optional[float] = None
+        self.threshold = self.THRESHOLD if threshold is None else threshold
+        self.outages = 0
+        self.max_gap = 0.0
 
     def invoked(self, now: float) -> None:
         self.invocations += 1
         self.pending += 1
         if self._since is None:
             self._since = now
+            if self.first_invocation is None:
+                self.first_invocation = now
+
+    def _gap(self, gap: float) -> None:
+        if gap > self.max_gap:
+            self.max_gap = gap
+        if gap > self.threshold:
+            self.unavailable += gap
+            self.outages += 1
 
     def completed(self, now: float, latency: float) -> None:
         self.completions += 1
         self.last_completion = now
         self.pending -= 1
         self.latencies.append(latency)
-        if self._since is not None:
-            self.unavailable += now - self._since
+        since = self._since
+        if since is not None:
+            self._gap(now - since)
         self._since = now if self.pending else None
 
     def close(self, now: float) -> None:
         if self._since is not None:
-            self.unavailable += now - self._since
+            self._gap(now - self._since)
             self._since = None

@@ -10,7 +10,7 @@ promise ``<PROM, (2, m2), 4>``, a reply carries the server's state ``<s^12>``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from hashlib import blake2b
+from zlib import crc32
 from typing import Any, ClassVar, Optional, Union
 
 ProcessId = str
@@ -32,9 +32,20 @@ class Request:
 
 # ---------------------------------------------------------- service state ---
 
+_MASK = (1 << 64) - 1
+
+
 def _chain(digest: int, request_id: str) -> int:
-    data = digest.to_bytes(8, "big") + request_id.encode()
-    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+    """The digest of (sequence with digest ``digest``) + ``request_id``.
+
+    A 64-bit multiply-xorshift mix (splitmix64's finalizer) of the previous digest
+    and a CRC-32 of the id: deterministic across processes and PYTHONHASHSEED
+    (Python's ``hash`` of a str is not), order-sensitive, and cheap.
+    """
+    x = (digest * 0x9E3779B97F4A7C15 + crc32(request_id.encode()) + 1) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -67,7 +67,7 @@ class Host:
 
     # ---- inputs -------------------------------------------------------------------------
     def receive(self, src: ProcessId, msg: Message) -> None:
-        self.apply(self.replica.on_message(self.env.now, src, msg))
+        self.apply(self.replica.on_message(self.env._now, src, msg))
 
     def _fire(self, ev: Timeout) -> None:
         name, gen, epoch = ev._value
@@ -76,7 +76,7 @@ class Host:
         del self.timers[name]
         if self.trace is not None:
             self.trace.add(self.env.now, T.TIMER, self.pid, info={"timer": name})
-        self.apply(self.replica.on_timer(self.env.now, name))
+        self.apply(self.replica.on_timer(self.env._now, name))
 
     # ---- effects ------------------------------------------------------------------------
     def apply(self, effects: Sequence[Any]) -> None:
@@ -89,17 +89,18 @@ class Host:
             elif t is SetTimer:
                 gen = self.timer_gen = self.timer_gen + 1
                 self.timers[e.name] = gen
-                Timeout(self.env, e.delay, (e.name, gen, self.epoch)).callbacks.append(self._fire)
+                net.later(e.delay, self._fire, (e.name, gen, self.epoch))
             elif t is Reply:
                 req = e.request
                 net.send(pid, req.client, ClientReply(req, e.state))
             elif t is Execute:
                 self.executed += 1
                 pos = -1
+                now = self.env._now
                 if self.trace is not None:
-                    pos = self.trace.add(self.env.now, T.EXECUTE, pid,
+                    pos = self.trace.add(now, T.EXECUTE, pid,
                                          info={"m": e.request.id, "state": e.state.label(), "len": e.state.length})
-                self.history.executions.append(Execution(self.env.now, pid, e.request, e.state, pos))
+                self.history.executions.append(Execution(now, pid, e.request, e.state, pos))
             elif t is CancelTimer:
                 self.timers.pop(e.name, None)
             elif t is Persist:

@@ -14,8 +14,11 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
+from collections import defaultdict
+from heapq import heappush
+
 import simpy
-from simpy.events import NORMAL, Timeout
+from simpy.events import NORMAL, Event
 
 from ..types import Message, ProcessId
 from . import trace as T
@@ -36,21 +39,43 @@ def make_delay(spec: dict[str, Any], rng: random.Random) -> DelayFn:
     dist = spec.get("dist", "constant")
     if dist == "constant":
         value = float(spec.get("value", 1.0))
-        return lambda: value
+        fn = lambda: value  # noqa: E731
+        fn.inline = (0, value, 0.0, None)
+        return fn
     if dist == "uniform":
         low, high = float(spec["low"]), float(spec["high"])
-        uniform = rng.uniform
-        return lambda: uniform(low, high)
+        rand = rng.random
+        span = high - low
+        fn = lambda: low + span * rand()  # noqa: E731  (what random.uniform computes)
+        fn.inline = (1, low, span, rand)
+        return fn
     if dist == "exponential":
         rate = 1.0 / float(spec["mean"])
         base = float(spec.get("min", 0.0))
         expo = rng.expovariate
-        return lambda: base + expo(rate)
+        fn = lambda: base + expo(rate)  # noqa: E731
+        fn.inline = (2, base, rate, expo)
+        return fn
     raise ValueError(f"unknown delay distribution {dist!r}")
 
 
+class Delivery(Event):
+    """A message in flight: a SimPy event, already triggered, whose one callback
+    delivers it. Lighter than a ``Timeout`` (no delay checks, no env reference):
+    the network pushes it on SimPy's queue itself, with SimPy's sequence number."""
+
+    def __init__(self, callbacks: list, value: Any):
+        self.callbacks = callbacks
+        self._ok = True
+        self._value = value
+
+
 class Link:
-    __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng")
+    """One direction between two processes. ``delay`` samples a delay; for the three
+    built-in distributions the network inlines the draw (``dist``, ``a``, ``b``,
+    ``rand``), which is the same draw ``delay()`` makes."""
+
+    __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand")
 
     def __init__(self, delay: DelayFn, loss: float, dup: float, fifo: bool,
                  loss_rng: random.Random, dup_rng: random.Random):
@@ -61,6 +86,7 @@ class Link:
         self.last = 0.0
         self.loss_rng = loss_rng
         self.dup_rng = dup_rng
+        self.dist, self.a, self.b, self.rand = getattr(delay, "inline", (3, 0.0, 0.0, None))
 
 
 @dataclass(slots=True)
@@ -126,10 +152,12 @@ class Network:
         self.crash: Callable[[ProcessId], None] = lambda pid: None
         self.next_mid = 0
         # streaming counters, by message kind
-        self.sent: dict[str, int] = {}
-        self.delivered: dict[str, int] = {}
-        self.dropped: dict[str, int] = {}
-        self.duplicated: dict[str, int] = {}
+        self.sent: dict[str, int] = defaultdict(int)
+        self.delivered: dict[str, int] = defaultdict(int)
+        self.dropped: dict[str, int] = defaultdict(int)
+        self.duplicated: dict[str, int] = defaultdict(int)
+        self._queue = env._queue
+        self._eid = env._eid
         self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
 
@@ -167,15 +195,14 @@ class Network:
 
     # ---- the hot path -----------------------------------------------------------------
     def send(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:
-        now = self.env.now
+        now = self.env._now
         kind = msg.kind
         mid = self.next_mid
         self.next_mid = mid + 1
-        sent = self.sent
-        sent[kind] = sent.get(kind, 0) + 1
+        self.sent[kind] += 1
         trace = self.trace
         if trace is not None:
-            trace.add(now, T.SEND, src, dst, mid, msg)
+            trace.events.append((now, T.SEND, src, dst, mid, msg))
         extra = 0.0
         crash_after = False
         if self.on_send:
@@ -204,48 +231,53 @@ class Network:
         if link.loss and link.loss_rng.random() < link.loss:
             self._drop(now, src, dst, mid, msg, "loss")
         else:
-            self._schedule(now, src, dst, mid, msg, link, extra)
+            value = (src, dst, mid, msg)
+            self._schedule(now, link, extra, value)
             if link.dup and link.dup_rng.random() < link.dup:
-                dup = self.duplicated
-                dup[kind] = dup.get(kind, 0) + 1
+                self.duplicated[kind] += 1
                 if trace is not None:
-                    trace.add(now, T.DUPLICATE, src, dst, mid, msg)
-                self._schedule(now, src, dst, mid, msg, link, extra)
+                    trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
+                self._schedule(now, link, extra, value)
         if crash_after:
             self.crash(src)
 
-    def _schedule(self, now: float, src, dst, mid: int, msg: Message, link: Link, extra: float) -> None:
-        delay = link.delay() + extra
-        if delay < 0.0:
-            delay = 0.0
+    def _schedule(self, now: float, link: Link, extra: float, value: tuple) -> None:
+        dist = link.dist
+        if dist == 0:
+            delay = link.a + extra
+        elif dist == 1:
+            delay = link.a + link.b * link.rand() + extra
+        elif dist == 2:
+            delay = link.a + link.rand(link.b) + extra
+        else:
+            delay = link.delay() + extra
+        at = now + (delay if delay > 0.0 else 0.0)
         if link.fifo:
-            at = now + delay
             if at < link.last:
                 at = link.last
             link.last = at
-            delay = at - now
-        ev = Timeout(self.env, delay, (src, dst, mid, msg))
-        ev.callbacks.append(self._deliver)
+        heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._deliver], value)))
 
-    def _deliver(self, ev: Timeout) -> None:
+    def later(self, delay: float, callback: Callable[[Event], None], value: Any) -> None:
+        """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Delivery([callback], value)))
+
+    def _deliver(self, ev: Event) -> None:
         src, dst, mid, msg = ev._value
-        now = self.env.now
         node = self.nodes[dst]
         if not node.up:
-            self._drop(now, src, dst, mid, msg, "crashed")
+            self._drop(self.env._now, src, dst, mid, msg, "crashed")
             return
         g = self.groups
         if g is not None:
             ga = g.get(src)
             gb = g.get(dst)
             if ga is not None and gb is not None and ga != gb:
-                self._drop(now, src, dst, mid, msg, "partition")
+                self._drop(self.env._now, src, dst, mid, msg, "partition")
                 return
-        d = self.delivered
-        kind = msg.kind
-        d[kind] = d.get(kind, 0) + 1
+        self.delivered[msg.kind] += 1
         if self.trace is not None:
-            self.trace.add(now, T.DELIVER, src, dst, mid, msg)
+            self.trace.events.append((self.env._now, T.DELIVER, src, dst, mid, msg))
         node.receive(src, msg)
         if self.on_receive:
             for t in self.on_receive:
@@ -256,8 +288,7 @@ class Network:
                         self.crash(dst)
 
     def _drop(self, now: float, src, dst, mid: int, msg: Message, reason: str) -> None:
-        d = self.dropped
         kind = msg.kind
-        d[kind] = d.get(kind, 0) + 1
+        self.dropped[kind] += 1
         if self.trace is not None:
             self.trace.add(now, T.DROP, src, dst, mid, {"type": kind, "label": msg.label(), "reason": reason, **msg.fields()})

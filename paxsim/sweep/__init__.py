@@ -1,0 +1,23 @@
+"""Sweeps: run a grid of protocol variants x network and fault settings x seeds,
+store one row per run in SQLite, summarize and plot.
+
+    from paxsim.sweep import Experiment, run_sweep, read_rows, summarize
+    exp = Experiment("demo", protocols=["paxos"], servers=[3, 5], loss=[0.0, 0.05],
+                     seeds=list(range(20)))
+    run_sweep(exp, "results.sqlite", workers=2)
+    for s in summarize(read_rows("results.sqlite", "demo")):
+        print(s.config, s.stat("latency_mean"))
+
+The command line: ``paxsim sweep`` and ``paxsim compare``.
+"""
+
+from .db import DEFAULT_DB, ResultsDB, export_csv, read_rows, to_dataframe
+from .grid import DIMENSIONS, Experiment, GridError, RunConfig, experiment_from_flags, load_experiment
+from .runner import SweepAborted, SweepStats, run_one, run_sweep
+from .summary import ConfigSummary, Stat, mean_ci, summarize
+
+__all__ = [
+    "DEFAULT_DB", "DIMENSIONS", "ConfigSummary", "Experiment", "GridError", "ResultsDB", "RunConfig", "Stat",
+    "SweepAborted", "SweepStats", "experiment_from_flags", "export_csv", "load_experiment", "mean_ci",
+    "read_rows", "run_one", "run_sweep", "summarize", "to_dataframe",
+]

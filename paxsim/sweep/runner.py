@@ -1,0 +1,259 @@
+"""Running a sweep: every (configuration, seed) of an experiment, once.
+
+Each run is fixed by its configuration and seed: the fault schedule is drawn by
+:func:`paxsim.schedules.random_scenario`, the run streams with no trace, and its
+metrics become one database row. So the rows do not depend on who runs them:
+
+- ``workers == 1``: in this process, one run after another;
+- ``workers > 1``: a ``ProcessPoolExecutor`` fed small chunks of runs (at most a
+  few chunks per worker in flight, so memory stays flat and Ctrl-C is quick);
+- ``scheduler="tcp://host:8786"``: the same chunks on a Dask distributed cluster
+  (``distributed.Client(address)``); the workers need paxsim installed.
+
+Runs already in the database are skipped, so rerunning an interrupted sweep
+finishes it. Rows are committed as they come (see :mod:`paxsim.sweep.db`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from ..checker import check
+from ..metrics import run_metrics
+from ..sim.rng import stream
+from ..sim.world import World
+from .db import ResultsDB
+from .grid import Experiment, RunConfig
+
+
+# ------------------------------------------------------------------- one run ---
+
+def fault_count(rate: float, seed: int, what: str) -> int:
+    """``floor(rate)``, plus one with probability ``rate - floor(rate)`` (from the seed)."""
+    whole = int(math.floor(rate))
+    frac = rate - whole
+    if frac > 0 and stream(seed, "sweep", what).random() < frac:
+        whole += 1
+    return whole
+
+
+def build_scenario(cfg: RunConfig, seed: int):
+    from ..schedules import random_scenario
+
+    crashes = fault_count(cfg.crash_rate, seed, "crashes")
+    partitions = fault_count(cfg.partition_rate, seed, "partitions")
+    sc = random_scenario(cfg.protocol, seed, servers=cfg.servers, clients=cfg.clients, requests=cfg.requests,
+                         loss=cfg.loss, duplicate=cfg.duplicate, crashes=crashes, partitions=partitions,
+                         recover=cfg.recover, horizon=cfg.horizon, params=dict(cfg.params), delay=cfg.delay)
+    return sc, crashes, partitions
+
+
+def run_one(experiment: str, cfg: RunConfig, seed: int) -> dict[str, Any]:
+    """Run one configuration with one seed; the database row."""
+    sc, crashes, partitions = build_scenario(cfg, seed)
+    world = World(sc, record_trace=False)
+    world.client_metrics.threshold = cfg.threshold
+    verdict = check(world.run())
+    row: dict[str, Any] = {"experiment": experiment, "config": cfg.key(), "seed": seed}
+    row.update(cfg.columns())
+    row["crashes"] = crashes
+    row["partitions"] = partitions
+    row.update(run_metrics(world, verdict))
+    return row
+
+
+def run_chunk(experiment: str, chunk: Sequence[tuple[dict, int]]) -> list[dict[str, Any]]:
+    """Run a chunk of (config as JSON, seed); top-level so that worker processes can import it."""
+    return [run_one(experiment, RunConfig.from_json(c), s) for c, s in chunk]
+
+
+# ----------------------------------------------------------------- the sweep ---
+
+@dataclass
+class SweepStats:
+    experiment: str
+    total: int          # runs in the grid
+    skipped: int        # already in the database when the sweep started
+    ran: int = 0        # run (and stored) by this sweep
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.skipped + self.ran >= self.total
+
+
+class Progress:
+    """A rich progress bar on a terminal, plain lines (at most every 2 s) otherwise."""
+
+    def __init__(self, title: str, total: int, done: int, enabled: Optional[bool] = None, stream=None):
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.done = done
+        self.start_done = done
+        self.title = title
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.bar = None
+        tty = enabled if enabled is not None else self.stream.isatty()
+        if tty:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RP, TimeElapsedColumn, \
+                TimeRemainingColumn, TextColumn
+
+            self.bar = RP(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), TimeRemainingColumn(), console=Console(file=self.stream),
+                          transient=False)
+            self.task = self.bar.add_task(title, total=total, completed=done)
+            self.bar.start()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+            return
+        now = time.monotonic()
+        if now - self.last >= 2.0 or self.done >= self.total:
+            self.last = now
+            print(f"{self.title}: {self.done}/{self.total} runs ({now - self.t0:.1f}s)", file=self.stream,
+                  flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _chunks(tasks: list, size: int) -> list[list]:
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+def chunk_size(n: int, workers: int) -> int:
+    return max(1, min(16, n // max(1, workers * 8)))
+
+
+def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Optional[str] = None,
+              progress: Optional[bool] = None, on_rows: Optional[Callable[[list[dict]], None]] = None,
+              log=None) -> SweepStats:
+    """Run every (configuration, seed) of ``exp`` not yet in ``db_path``; store the rows.
+
+    ``progress``: True a rich bar, False plain lines, None: a bar if stderr is a
+    terminal. ``on_rows`` is called in this process with each batch of finished
+    rows after they are handed to the database (tests use it to interrupt).
+    """
+    log = log or sys.stderr
+    configs = exp.configs()
+    if not configs:
+        from ..cli import UsageError
+
+        raise UsageError("the grid is empty: no protocol can run with the given servers (" +
+                         "; ".join(exp.skipped) + ")")
+    tasks = [(cfg, seed) for cfg in configs for seed in exp.seeds]
+    t0 = time.monotonic()
+    with ResultsDB(db_path) as db:
+        db.save_experiment(exp.name, exp.to_json())
+        done = db.done(exp.name)
+        todo = [(cfg.to_json(), seed) for cfg, seed in tasks if (cfg.key(), seed) not in done]
+        stats = SweepStats(exp.name, len(tasks), len(tasks) - len(todo), notes=tuple(exp.skipped))
+        for note in exp.skipped:
+            print(f"note: left out {note}", file=log)
+        if stats.skipped:
+            print(f"{exp.name}: {stats.skipped} of {stats.total} runs already in {db_path}; "
+                  f"running the other {len(todo)}", file=log)
+        bar = Progress(exp.name, stats.total, stats.skipped, enabled=progress, stream=log)
+
+        def take(rows: list[dict]) -> None:
+            for r in rows:
+                db.add(r)
+            stats.ran += len(rows)
+            bar.advance(len(rows))
+            if on_rows is not None:
+                on_rows(rows)
+
+        try:
+            if not todo:
+                pass
+            elif scheduler:
+                _run_dask(exp.name, todo, scheduler, take)
+            elif workers <= 1:
+                for item in todo:
+                    take(run_chunk(exp.name, [item]))
+            else:
+                _run_processes(exp.name, todo, workers, take)
+        finally:
+            bar.close()
+            db.flush()
+            stats.seconds = time.monotonic() - t0
+    return stats
+
+
+def _run_processes(name: str, todo: list, workers: int, take) -> None:
+    chunks = _chunks(todo, chunk_size(len(todo), workers))
+    ex = ProcessPoolExecutor(max_workers=workers)
+    pending: set = set()
+    it = iter(chunks)
+    try:
+        for c in it:
+            pending.add(ex.submit(run_chunk, name, c))
+            if len(pending) >= workers * 3:
+                break
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                pending.discard(f)
+                take(f.result())
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.add(ex.submit(run_chunk, name, nxt))
+    except BrokenProcessPool as exc:
+        # a worker died (killed, out of memory): keep what finished, stop
+        for f in pending:
+            if f.done() and not f.cancelled() and f.exception() is None:
+                take(f.result())
+        raise SweepAborted(f"a worker process died ({exc}); finished runs are saved, "
+                           "rerun the same command to resume") from None
+    except BaseException:
+        # Ctrl-C or an error: save chunks that already finished, drop the rest
+        for f in pending:
+            if f.done() and not f.cancelled() and f.exception() is None:
+                take(f.result())
+        raise
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+class SweepAborted(RuntimeError):
+    """The sweep stopped before its end (a worker died); finished runs are saved."""
+
+
+def _run_dask(name: str, todo: list, address: str, take) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        from ..cli import UsageError
+
+        raise UsageError("--scheduler: needs dask.distributed (pip install 'paxsim[dask]')") from None
+    from ..cli import UsageError
+
+    try:
+        client = Client(address, timeout=20, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler: cannot connect to {address}: {exc}") from None
+    try:
+        nworkers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+        chunks = _chunks(todo, chunk_size(len(todo), nworkers))
+        futures = [client.submit(run_chunk, name, c, pure=False) for c in chunks]
+        try:
+            for fut in as_completed(futures):
+                take(fut.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()

@@ -1,0 +1,117 @@
+"""``paxsim draw TRACE.jsonl``: the message sequence diagram of a recorded run."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional
+
+from ..cli import UsageError
+
+OUTPUTS = (("svg", "SVG"), ("png", "PNG"), ("pdf", "PDF"))
+
+
+def add_options(p, *, text_flag: str = "--text") -> None:
+    """The drawing options shared by ``paxsim draw`` and ``paxsim run``."""
+    g = p.add_argument_group("diagram")
+    for fmt, name in OUTPUTS:
+        g.add_argument(f"--{fmt}", metavar="FILE", help=f"write the message sequence diagram as {name}")
+    g.add_argument(text_flag, dest="diagram_text", action="store_true",
+                   help="print the message sequence diagram as text")
+    g.add_argument("--from", dest="t_from", type=float, metavar="T", help="draw from time T on")
+    g.add_argument("--to", dest="t_to", type=float, metavar="T", help="draw up to time T")
+    g.add_argument("--only", metavar="P,Q,...", help="draw only these processes (e.g. S1,S2,C1)")
+    g.add_argument("--heartbeats", action="store_true", help="draw heartbeat (HB) messages too")
+    g.add_argument("--timers", action="store_true", help="mark timer expiries")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("draw", help="draw a run's trace as a message sequence diagram (SVG, PNG, PDF, text)",
+                       description="Draw the trace written by `paxsim run --trace FILE` as a message sequence "
+                                   "diagram like the tutorial's figures: one timeline per process, arrows for "
+                                   "messages, crosses for lost messages and crashes, boxes for executions, "
+                                   "shaded partitions, conflicting replies in red. Without an output option, "
+                                   "prints the text rendering.")
+    p.add_argument("trace", metavar="TRACE", help="a JSON Lines trace (paxsim run SCENARIO --trace TRACE)")
+    add_options(p)
+    p.set_defaults(func=main)
+
+
+def wanted(args) -> list[tuple[str, str]]:
+    """(format, path) for every file output asked for."""
+    return [(fmt, getattr(args, fmt)) for fmt, _ in OUTPUTS if getattr(args, fmt, None)]
+
+
+def check_options(args) -> None:
+    """Refuse bad drawing options before anything runs or is written."""
+    for fmt, path in wanted(args):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(f"--{fmt}: {path}: folder {folder} does not exist")
+        if os.path.isdir(path):
+            raise UsageError(f"--{fmt}: {path} is a folder")
+    import math
+
+    for flag, v in (("--from", args.t_from), ("--to", args.t_to)):
+        if v is not None and not math.isfinite(v):
+            raise UsageError(f"{flag}: must be a finite number, not {v}")
+    if args.t_from is not None and args.t_to is not None and args.t_from > args.t_to:
+        raise UsageError(f"--from {args.t_from:g} is after --to {args.t_to:g}")
+    if args.only is not None and not [p for p in args.only.split(",") if p.strip()]:
+        raise UsageError("--only: name at least one process, like S1,S2,C1")
+
+
+def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:
+    """Build the diagram of ``source`` with the options in ``args``; write the files asked
+    for and print the text rendering if asked (or if ``print_text``)."""
+    from ..diagram import DiagramError, build, save, text
+
+    only = None if args.only is None else args.only.split(",")
+    try:
+        d = build(source, only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats,
+                  timers=args.timers, title=title)
+    except DiagramError as exc:
+        flag = {"only": "--only", "window": "--from/--to"}.get(exc.option or "", "diagram")
+        raise UsageError(f"{flag}: {exc}") from None
+    for fmt, path in wanted(args):
+        save(d, path, fmt)
+    if args.diagram_text if print_text is None else print_text:
+        print(text(d), end="")
+
+
+def read_records(path: str) -> list[dict[str, Any]]:
+    try:
+        fh = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such trace file") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    out = []
+    with fh:
+        try:
+            for n, line in enumerate(fh, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UsageError(f"{path}: line {n}: not JSON ({exc.msg}); expected a trace written by "
+                                     "`paxsim run SCENARIO --trace FILE`") from None
+                if not isinstance(rec, dict) or "ev" not in rec or not isinstance(rec.get("t"), (int, float)):
+                    raise UsageError(f"{path}: line {n}: not a trace record (needs \"ev\" and \"t\")")
+                rec.setdefault("i", len(out))
+                out.append(rec)
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not a text file") from None
+    if not out:
+        raise UsageError(f"{path}: the trace is empty")
+    return out
+
+
+def main(args) -> int:
+    check_options(args)
+    records = read_records(args.trace)
+    title = os.path.basename(args.trace)
+    render(records, args, title, print_text=args.diagram_text or not wanted(args))
+    return 0

@@ -1,0 +1,54 @@
+"""Message sequence diagrams of any run, drawn like the tutorial's figures.
+
+::
+
+    from paxsim import load_scenario, run_scenario
+    from paxsim.diagram import build, save, text
+
+    r = run_scenario(load_scenario("scenarios/fig02.toml"))
+    d = build(r)                       # a Trace, RunResult, trace file or records
+    save(d, "fig02.svg")               # .svg, .png or .pdf (matplotlib, Agg)
+    print(text(d))                     # the terminal rendering
+    d                                  # in a notebook: shown inline as SVG
+
+:mod:`.model` lays the diagram out (lanes, arrows, boxes, label placement) in
+points, independent of output; :mod:`.mpl` and :mod:`.text` only draw it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .model import Diagram, DiagramError, as_records, build, processes
+
+
+def save(d: Diagram, path: str, fmt: Optional[str] = None, dpi: Optional[float] = None) -> None:
+    """Write ``d`` as SVG, PNG or PDF (``fmt`` or the suffix of ``path``), atomically."""
+    from .mpl import save as _save
+
+    _save(d, path, fmt, dpi)
+
+
+def text(d: Diagram) -> str:
+    """The diagram as plain text."""
+    from .text import render
+
+    return render(d)
+
+
+def svg(d: Diagram) -> str:
+    """The diagram as an SVG document (a string)."""
+    from .mpl import svg_string
+
+    return svg_string(d)
+
+
+def draw(source: Any, path: Optional[str] = None, fmt: Optional[str] = None, **options: Any) -> Diagram:
+    """Build the diagram of ``source`` and, if ``path`` is given, write it there."""
+    d = build(source, **options)
+    if path is not None:
+        save(d, path, fmt)
+    return d
+
+
+__all__ = ["Diagram", "DiagramError", "as_records", "build", "draw", "processes", "save", "svg", "text"]

@@ -1,0 +1,697 @@
+"""Paxos with n servers (section 7 of the tutorial), as a replicated state machine.
+
+The essay
+---------
+Every server plays three parts at once, kept apart here as three small classes:
+
+* the **acceptor** (:class:`Acceptor`) remembers the highest round it *promised*
+  and, per slot, the value it *accepted* last and the round it accepted it in
+  (``vrnd``). This is all a server writes to stable storage (``Persist``); it is
+  all a server has after a crash. An acceptor never accepts in a round lower than
+  the one it promised, and it never promises a round lower than one it promised.
+* the **leader** (:class:`Leader`, the proposer) orders client requests: it gives
+  each one a slot (sequence number ``j``) and sends ``<ACC, m, j, r>`` in its round
+  ``r``. Before it may do that in a new round it runs *phase 1*: it sends
+  ``<PREP, r>`` and waits for promises from a majority (its own counts). Each
+  promise ``<PROM, [(vrnd, m) per slot], r>`` reports everything the promiser
+  accepted, with the round it accepted it in. For every slot the new leader
+  re-proposes the reported value with the **highest vrnd** (the only value that may
+  have been chosen: a value chosen in round ``v`` was accepted by a majority, every
+  majority of promisers contains one of them, and any later round re-proposed that
+  same value); slots nobody reported are filled with a no-op. A stable leader skips
+  phase 1 for every further request: one round trip per request.
+* the **learner** (:class:`Learner`) counts learns. An acceptor that accepts
+  ``<ACC, m, j, r>`` sends ``<LRN, m, j, r>`` to every server. Slot ``j`` is
+  *chosen* once a majority of servers accepted the same round's value for it: the
+  accept counts as the leader's learn and a server's own learn counts too, so with
+  three servers a follower knows on the accept, the leader after one learn. Slots
+  are executed strictly in order; a request chosen in two slots (a client resent it
+  during a leader change) is executed once: the second slot only answers
+  (:class:`~paxsim.protocols.single_server.Service`).
+
+Rounds are preassigned (server ``S_k`` of ``n`` owns ``k, k+n, k+2n, ...``), so two
+servers never prepare the same round, and a server that lost the lead can lead
+again later with a higher round of its own (the fix of Fig. 11-rounds).
+
+Choices where the tutorial is open (documented, tested):
+
+* Any n >= 1 works, even n too: a quorum is ``n // 2 + 1``, so any two quorums
+  intersect. With n = 2f+1 it tolerates f crashed or cut-off servers.
+* At the start S1 runs phase 1 for round 1 like anybody else (no implicit leader).
+* Who leads next: failure detection by heartbeat timeouts
+  (:mod:`paxsim.protocols.detector`), no oracle. A server that suspects the leader
+  it follows tries to lead only if it is the lowest-ranked server it does not
+  suspect (so normally one server tries, not all); it prepares its next own round
+  above every round it has seen. Seeing a higher round (in any message) makes a
+  leader or candidate step down and follow the owner of that round, granting it a
+  full timeout (a promise is a vote of confidence). A candidate that fails waits
+  a growing backoff before it tries a new round. Dueling cannot go on forever
+  once faults stop: everyone then agrees on who is lowest-ranked and alive.
+* Who replies: the leader, when it executes a request (also a duplicate slot).
+  Any server that has already executed a resent request answers it from its
+  record. A follower forwards a client's request to the leader it believes in
+  (only requests that come from a client: no forwarding loops); a candidate
+  queues it until it leads.
+* Catch-up: heartbeats carry the sender's promised round and how many slots it
+  executed (``upto``). A server that hears of a peer ahead of it asks that peer
+  (``<CATCHUP, j>``) and gets the chosen values from slot ``j`` on
+  (``<CHOSEN, j, [m...]>``): a recovered server rebuilds its service this way, and
+  so does one that missed learns. Values sent are ones the peer executed, so they
+  were chosen.
+* Heartbeats: the leader sends them every ``heartbeat`` time units; a follower
+  only when it sent nothing to everybody since the last tick (its learns, sent
+  to every server, already show it is alive).
+
+:class:`PaxosPromiseWithoutRound` is the broken variant of Fig. 12-promise:
+promises carry values without rounds, and the new leader takes, for each slot,
+the value reported by the lowest-ranked promiser (itself included). After two
+leader changes it may pick a value that was never chosen over one that was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Optional
+
+from ..types import (
+    Accept, Accepted, CancelTimer, ClientRequest, Effect, Heartbeat, Learn, Log, Message, Persist, Prepare,
+    ProcessId, Promise, Reply, Request, Send, SetTimer,
+)
+from .base import ParamError, Replica
+from .detector import HEARTBEAT_TIMER, Detector
+from .single_server import Service
+
+RETRANSMIT_TIMER = "retransmit"
+NOOP = Request("noop", "")
+"""Fills a slot that no promiser reported; executing it does nothing."""
+CATCH_UP_BATCH = 256
+
+
+# ------------------------------------------------------------ extra messages ---
+
+@dataclass(frozen=True, slots=True)
+class CatchUp(Message):
+    """``<CATCHUP, j>``: send me the values chosen from slot ``j`` on."""
+
+    kind: ClassVar[str] = "CATCHUP"
+    slot: int
+
+    def label(self) -> str:
+        return f"<CATCHUP, {self.slot}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"slot": self.slot}
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen(Message):
+    """``<CHOSEN, j, [m...]>``: the values chosen for slots ``j, j+1, ...``."""
+
+    kind: ClassVar[str] = "CHOSEN"
+    slot: int
+    requests: tuple[Request, ...]
+
+    def label(self) -> str:
+        return f"<CHOSEN, {self.slot}, [{', '.join(r.id for r in self.requests)}]>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"slot": self.slot, "m": [r.id for r in self.requests]}
+
+
+# ------------------------------------------------------------- the three parts ---
+
+class Acceptor:
+    """What a server promised and accepted: the only state that survives a crash."""
+
+    __slots__ = ("promised", "accepted")
+
+    def __init__(self) -> None:
+        self.promised = 0                                   # highest round promised (0: none)
+        self.accepted: dict[int, tuple[int, Request]] = {}  # slot -> (vrnd, value)
+
+
+class Leader:
+    """The proposer's state. ``phase``: 0 follower, 1 preparing, 2 leading."""
+
+    __slots__ = ("phase", "rnd", "label", "promises", "next_slot", "inflight", "proposed", "queue", "since",
+                 "attempts")
+
+    def __init__(self) -> None:
+        self.phase = 0
+        self.rnd = 0
+        self.label: Any = None
+        self.promises: dict[ProcessId, tuple[Accepted, ...]] = {}
+        self.next_slot = 1
+        self.inflight: dict[int, Request] = {}   # slot -> value proposed in this round, not yet chosen
+        self.proposed: dict[str, int] = {}       # request id -> slot, this round
+        self.queue: list[Request] = []           # requests waiting for phase 1 to end
+        self.since = 0.0
+        self.attempts = 0
+
+
+class Learner:
+    """Tallies learns per slot and executes chosen slots in order."""
+
+    __slots__ = ("votes", "chosen", "next_exec", "log", "service")
+
+    def __init__(self) -> None:
+        self.votes: dict[int, list] = {}         # slot -> [round, value, bitmask of servers]
+        self.chosen: dict[int, Request] = {}     # chosen, waiting for earlier slots
+        self.next_exec = 1
+        self.log: list[Request] = []             # log[j-1]: the value executed for slot j
+        self.service = Service()
+
+
+# ------------------------------------------------------------------ the replica ---
+
+class Paxos(Replica):
+    name = "paxos"
+    client_mode = "one"
+    min_servers = 1
+    catch_up = True
+    params = {
+        "heartbeat": 2.0,      # heartbeat interval, also how often suspicion is checked
+        "suspect": 8.0,        # silence after which a server is suspected
+        "retransmit": 4.0,     # resend unanswered accepts / prepares after this long
+        "backoff": 4.0,        # extra wait per failed attempt to lead (times rank)
+    }
+
+    # Variants (class attributes; see leader_change.py):
+    ids: ClassVar[bool] = False              # rounds are leader ids (S1 < S2 < S3), one per server
+    implicit_first_leader: ClassVar[bool] = False   # S1 leads round 1 from the start, no phase 1
+    promise_rounds: ClassVar[bool] = True    # promises report (vrnd, value); else values only
+    learn_to_all: ClassVar[bool] = True      # learns go to every server; else to the leader only
+    exec_on_accept: ClassVar[bool] = False   # a follower executes on the accept (3-server rule)
+    replies_all: ClassVar[bool] = False      # every server that executes replies; else the leader
+
+    @classmethod
+    def check_params(cls, given, n_servers):
+        out = super().check_params(given, n_servers)
+        for key in ("heartbeat", "suspect", "retransmit"):
+            if out[key] <= 0:
+                raise ParamError(key, f"must be > 0, got {out[key]!r}")
+        if out["suspect"] <= out["heartbeat"]:
+            raise ParamError("suspect", f"must be longer than heartbeat ({out['heartbeat']!r}), got {out['suspect']!r}")
+        return out
+
+    def promise_quorum(self) -> int:
+        """Promises (own included) a new leader needs."""
+        return self.quorum(len(self.servers))
+
+    def learn_quorum(self) -> int:
+        """Learns (own and the accept included) that make a slot chosen."""
+        return self.quorum(len(self.servers))
+
+    def __init__(self, pid, servers, params):
+        super().__init__(pid, servers, params)
+        n = len(self.servers)
+        self.n = n
+        self.acc = Acceptor()
+        self.ldr = Leader()
+        self.lrn = Learner()
+        self.bit = {s: 1 << i for i, s in enumerate(self.servers)}
+        self.mybit = self.bit.get(pid, 0)
+        self.rank_of = {s: i + 1 for i, s in enumerate(self.servers)}
+        self.pq = self.promise_quorum()
+        self.lq = self.learn_quorum()
+        self.hb_every = float(params["heartbeat"])
+        self.suspect_after = float(params["suspect"])
+        self.rtx_every = float(params["retransmit"])
+        self.backoff = float(params["backoff"])
+        self.det = Detector(self.peers, self.suspect_after, self.hb_every)
+        self.last = self.det.last
+        self.leader: Optional[ProcessId] = None  # whom I follow (or myself when leading)
+        self.max_seen = 0
+        self.next_try = 0.0
+        self.busy = False            # sent something to every peer since the last heartbeat tick
+        self.rtx_armed = False
+        self.rtx_mark = 0            # slots up to here were in flight at the last retransmit tick
+        self.peer_upto = 0           # highest executed count a peer told me about
+        self.catchup_at = -1e18
+
+    # ---- rounds ---------------------------------------------------------------------
+    def owner(self, r: int) -> ProcessId:
+        return self.servers[(r - 1) % self.n]
+
+    def label(self, r: int) -> Any:
+        """A round as messages carry it: the number, or the owner's id."""
+        return self.servers[r - 1] if self.ids else r
+
+    def decode(self, raw: Any) -> int:
+        if raw is None:
+            return 0
+        return self.rank_of[raw] if self.ids else raw
+
+    def next_round(self) -> Optional[int]:
+        """My smallest own round above every round seen; None if I have none (ids)."""
+        if self.ids:
+            return self.rank if self.rank > self.max_seen else None
+        r = self.rank
+        if r <= self.max_seen:
+            r += ((self.max_seen - r) // self.n + 1) * self.n
+        return r
+
+    # ---- lifecycle ------------------------------------------------------------------
+    def on_start(self, now: float) -> list[Effect]:
+        self.det.last = self.last = {p: now for p in self.peers}
+        out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
+        first = self.servers[0]
+        if self.implicit_first_leader:
+            # Everybody starts out having promised S1's round 1: S1 leads at once.
+            self.acc.promised = self.max_seen = 1
+            self.leader = first
+            if self.pid == first:
+                L = self.ldr
+                L.phase, L.rnd, L.label = 2, 1, self.label(1)
+                out.append(Log("leader", L.label))
+            return out
+        self.leader = first
+        if self.pid == first:
+            out += self._prepare(now)
+        return out
+
+    def on_recover(self, now: float, stored: Mapping[str, Any]) -> list[Effect]:
+        self.det.last = self.last = {p: now for p in self.peers}
+        acc = self.acc
+        acc.promised = stored.get("promised", 0)
+        for key, value in stored.items():
+            if key[0] == "a":
+                acc.accepted[int(key[1:])] = value
+        self.max_seen = acc.promised
+        self.leader = None  # learn who leads from the others' heartbeats
+        self.next_try = now + self.suspect_after
+        return [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
+
+    # ---- inputs ---------------------------------------------------------------------
+    def on_message(self, now: float, src: ProcessId, msg: Message) -> list[Effect]:
+        last = self.last
+        if src in last:
+            last[src] = now
+        t = type(msg)
+        if t is Accept:
+            return self._on_accept(now, src, msg)
+        if t is Learn:
+            return self._on_learn(now, src, msg)
+        if t is ClientRequest:
+            return self._on_request(now, src, msg)
+        if t is Heartbeat:
+            return self._on_heartbeat(now, src, msg)
+        if t is Prepare:
+            return self._on_prepare(now, src, msg)
+        if t is Promise:
+            return self._on_promise(now, src, msg)
+        if t is CatchUp:
+            return self._on_catch_up(src, msg)
+        if t is Chosen:
+            return self._on_chosen(now, src, msg)
+        return []
+
+    def on_timer(self, now: float, name: str) -> list[Effect]:
+        if name == HEARTBEAT_TIMER:
+            # One timer does both jobs: heartbeats out, then a look at the leader.
+            out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
+            if self.ldr.phase == 2 or not self.busy or not self.learn_to_all:
+                hb = Heartbeat(self.label(self.acc.promised) if self.acc.promised else None,
+                               self.lrn.next_exec - 1)
+                for p in self.peers:
+                    out.append(Send(p, hb))
+            self.busy = False
+            if self.ldr.phase != 2:
+                self._check(now, out)
+            return out
+        if name == RETRANSMIT_TIMER:
+            return self._retransmit()
+        return []
+
+    # ---- failure detection and taking over -------------------------------------------
+    def _check(self, now: float, out: list) -> None:
+        L = self.ldr
+        if L.phase == 2:
+            return
+        if L.phase == 1:
+            if now - L.since >= self.rtx_every:
+                L.since = now
+                prep = Prepare(L.label)
+                for p in self.peers:
+                    if p not in L.promises:
+                        out.append(Send(p, prep))
+            return
+        leader = self.leader
+        if leader is not None and leader != self.pid and now - self.last[leader] < self.suspect_after:
+            return  # the leader I follow looks alive
+        if now < self.next_try:
+            return
+        # The lowest-ranked server I do not suspect (other than the suspected leader) tries.
+        for s in self.servers:
+            if s == self.pid:
+                out += self._prepare(now)
+                return
+            if s != leader and now - self.last[s] < self.suspect_after:
+                return
+
+    def _prepare(self, now: float) -> list[Effect]:
+        r = self.next_round()
+        if r is None:
+            return []  # ids: my id ranks below a leader already seen; I can never lead again
+        L = self.ldr
+        L.phase, L.rnd, L.label = 1, r, self.label(r)
+        L.promises = {}
+        L.since = now
+        L.attempts += 1
+        self.next_try = now + self.suspect_after + self.backoff * self.rank * L.attempts
+        self.max_seen = r
+        self.leader = self.pid
+        acc = self.acc
+        acc.promised = r
+        out: list[Effect] = [Persist("promised", r)]
+        prep = Prepare(L.label)
+        for p in self.peers:
+            out.append(Send(p, prep))
+        if 1 >= self.pq:
+            out += self._lead(now)
+        return out
+
+    def _see(self, now: float, r: int) -> list[Effect]:
+        """A higher round than any seen: step down, follow its owner."""
+        self.max_seen = r
+        L = self.ldr
+        if L.phase:
+            L.phase = 0
+            L.promises = {}
+            L.inflight = {}
+            L.proposed = {}
+            L.queue = []
+        owner = self.owner(r)
+        if owner != self.pid:
+            self.leader = owner
+            self.last[owner] = now   # give the new leader a full timeout
+        else:
+            self.leader = None       # my own old round (from before a crash): nobody leads
+        return []
+
+    # ---- acceptor -------------------------------------------------------------------------
+    def _on_prepare(self, now: float, src: ProcessId, msg: Prepare) -> list[Effect]:
+        r = self.decode(msg.rnd)
+        acc = self.acc
+        if r < acc.promised or (r == acc.promised and self.owner(r) != src):
+            return []  # promised a higher round (or this round to its owner only)
+        out: list[Effect] = []
+        if r > acc.promised:
+            acc.promised = r
+            out.append(Persist("promised", r))
+        if r > self.max_seen:
+            self._see(now, r)
+        if self.promise_rounds:
+            report = tuple(Accepted(s, v, self.label(vr)) for s, (vr, v) in sorted(acc.accepted.items()))
+        else:
+            report = tuple(Accepted(s, v) for s, (vr, v) in sorted(acc.accepted.items()))
+        out.append(Send(src, Promise(msg.rnd, report)))
+        return out
+
+    def _on_accept(self, now: float, src: ProcessId, msg: Accept) -> list[Effect]:
+        raw = msg.rnd
+        r = self.rank_of[raw] if self.ids else raw
+        acc = self.acc
+        if r < acc.promised:
+            return []  # an old leader's accept: ignored (it learns of the new round from heartbeats)
+        out: list[Effect] = []
+        if r > self.max_seen:
+            self._see(now, r)
+        if r > acc.promised:
+            acc.promised = r
+            out.append(Persist("promised", r))
+        slot = msg.slot
+        req = msg.request
+        acc.accepted[slot] = (r, req)
+        out.append(Persist(f"a{slot}", (r, req)))
+        lrn = self.lrn
+        if self.learn_to_all:
+            lm = Learn(req, slot, raw)
+            for p in self.peers:
+                out.append(Send(p, lm))
+            self.busy = True
+            if slot >= lrn.next_exec and slot not in lrn.chosen:
+                self._tally(slot, r, req, self.mybit | self.bit[src], out)
+        else:
+            out.append(Send(src, Learn(req, slot, raw)))
+            if self.exec_on_accept and slot >= lrn.next_exec:
+                lrn.chosen[slot] = req
+                lrn.votes.pop(slot, None)
+                if slot == lrn.next_exec:
+                    self._execute(out)
+        return out
+
+    # ---- learner --------------------------------------------------------------------------
+    def _on_learn(self, now: float, src: ProcessId, msg: Learn) -> list[Effect]:
+        slot = msg.slot
+        lrn = self.lrn
+        raw = msg.rnd
+        r = self.rank_of[raw] if self.ids else raw
+        if r > self.max_seen:
+            self._see(now, r)
+        if slot < lrn.next_exec or slot in lrn.chosen:
+            return []
+        out: list[Effect] = []
+        self._tally(slot, r, msg.request, self.bit[src], out)
+        return out
+
+    def _tally(self, slot: int, r: int, req: Request, bits: int, out: list) -> None:
+        lrn = self.lrn
+        votes = lrn.votes
+        v = votes.get(slot)
+        if v is None or r > v[0]:
+            v = votes[slot] = [r, req, bits]
+            mask = bits
+        elif r == v[0]:
+            mask = v[2] = v[2] | bits
+        else:
+            return
+        if mask.bit_count() >= self.lq:
+            del votes[slot]
+            lrn.chosen[slot] = v[1]
+            self.ldr.inflight.pop(slot, None)
+            if slot == lrn.next_exec:
+                self._execute(out)
+
+    def _execute(self, out: list) -> None:
+        lrn = self.lrn
+        chosen = lrn.chosen
+        svc = lrn.service
+        done = svc.done
+        log = lrn.log
+        L = self.ldr
+        reply = self.replies_all or L.phase == 2
+        j = lrn.next_exec
+        while j in chosen:
+            req = chosen.pop(j)
+            log.append(req)
+            j += 1
+            if req is NOOP or req.client == "":
+                continue
+            seen = done.get(req.id)
+            if seen is None:
+                out += svc.execute(req) if reply else svc.execute(req)[:1]
+            elif reply:
+                out.append(Reply(req, seen))
+            L.proposed.pop(req.id, None)
+        lrn.next_exec = j
+
+    # ---- leader -----------------------------------------------------------------------------
+    def _on_request(self, now: float, src: ProcessId, msg: ClientRequest) -> list[Effect]:
+        req = msg.request
+        seen = self.lrn.service.done.get(req.id)
+        if seen is not None:
+            return [Reply(req, seen)]  # executed already: answer from the record
+        L = self.ldr
+        if L.phase == 2:
+            if req.id in L.proposed:
+                return []  # in progress
+            out: list[Effect] = []
+            self._propose(req, out)
+            return out
+        if L.phase == 1:
+            if req not in L.queue:
+                L.queue.append(req)
+            return []
+        leader = self.leader
+        if leader is not None and leader != self.pid and src not in self.rank_of:
+            return [Send(leader, msg)]
+        return []
+
+    def _propose(self, req: Request, out: list) -> None:
+        L = self.ldr
+        slot = L.next_slot
+        L.next_slot = slot + 1
+        L.proposed[req.id] = slot
+        self._send_accept(slot, req, out)
+
+    def _send_accept(self, slot: int, req: Request, out: list) -> None:
+        L = self.ldr
+        r = L.rnd
+        self.acc.accepted[slot] = (r, req)
+        out.append(Persist(f"a{slot}", (r, req)))
+        m = Accept(req, slot, L.label)
+        for p in self.peers:
+            out.append(Send(p, m))
+        self.busy = True
+        L.inflight[slot] = req
+        if not self.rtx_armed:
+            self.rtx_armed = True
+            out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_every))
+        lrn = self.lrn
+        if slot >= lrn.next_exec and slot not in lrn.chosen:
+            self._tally(slot, r, req, self.mybit, out)
+
+    def _retransmit(self) -> list[Effect]:
+        L = self.ldr
+        self.rtx_armed = False
+        if L.phase != 2 or not L.inflight:
+            return []
+        out: list[Effect] = []
+        votes = self.lrn.votes
+        bit = self.bit
+        mark, self.rtx_mark = self.rtx_mark, L.next_slot - 1
+        for slot, req in L.inflight.items():
+            if slot > mark:
+                break  # proposed since the last tick: not overdue yet
+            v = votes.get(slot)
+            mask = v[2] if v is not None and v[0] == L.rnd else self.mybit
+            m = Accept(req, slot, L.label)
+            for p in self.peers:
+                if not mask & bit[p]:
+                    out.append(Send(p, m))
+        self.rtx_armed = True
+        out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_every))
+        return out
+
+    def _on_promise(self, now: float, src: ProcessId, msg: Promise) -> list[Effect]:
+        L = self.ldr
+        if L.phase != 1 or self.decode(msg.rnd) != L.rnd:
+            return []
+        L.promises[src] = msg.accepted
+        if len(L.promises) + 1 >= self.pq:
+            return self._lead(now)
+        return []
+
+    def pick(self, reports: list[tuple[ProcessId, tuple[Accepted, ...]]]) -> dict[int, Request]:
+        """Per slot, the value the new leader re-proposes: the one with the highest
+        vrnd (Paxos); without rounds, the lowest-ranked promiser's."""
+        best: dict[int, tuple[Any, Request]] = {}
+        if self.promise_rounds:
+            for _src, entries in reports:
+                for a in entries:
+                    vr = self.decode(a.vrnd)
+                    b = best.get(a.slot)
+                    if b is None or vr > b[0]:
+                        best[a.slot] = (vr, a.request)
+        else:
+            for src, entries in sorted(reports, key=lambda x: self.rank_of[x[0]]):
+                for a in entries:
+                    if a.slot not in best:
+                        best[a.slot] = (src, a.request)
+        return {s: v for s, (_k, v) in best.items()}
+
+    def _lead(self, now: float) -> list[Effect]:
+        L = self.ldr
+        lrn = self.lrn
+        acc = self.acc
+        own = tuple(Accepted(s, v, self.label(vr) if self.promise_rounds else None)
+                    for s, (vr, v) in sorted(acc.accepted.items()))
+        reports = [(self.pid, own)] + list(L.promises.items())
+        values = self.pick(reports)
+        L.phase = 2
+        L.attempts = 0
+        L.promises = {}
+        L.inflight = {}
+        L.proposed = {}
+        self.leader = self.pid
+        out: list[Effect] = [Log("leader", L.label)]
+        top = max([lrn.next_exec - 1] + list(values) + list(lrn.chosen))
+        start = 1 if self.exec_on_accept else lrn.next_exec
+        for slot in range(start, top + 1):
+            if slot < lrn.next_exec:
+                value = lrn.log[slot - 1]          # executed: tell the others again (LeaderChange)
+            elif slot in lrn.chosen:
+                value = lrn.chosen[slot]
+            else:
+                value = values.get(slot, NOOP)
+            if value is not NOOP:
+                L.proposed[value.id] = slot
+            self._send_accept(slot, value, out)
+        L.next_slot = top + 1
+        queue, L.queue = L.queue, []
+        for req in queue:
+            if req.id not in L.proposed and req.id not in lrn.service.done:
+                self._propose(req, out)
+        return out
+
+    # ---- heartbeats and catching up ----------------------------------------------------------
+    def _on_heartbeat(self, now: float, src: ProcessId, msg: Heartbeat) -> list[Effect]:
+        r = self.decode(msg.rnd)
+        if r > self.max_seen:
+            self._see(now, r)
+        elif r and r == self.max_seen and self.leader is None and self.ldr.phase == 0:
+            owner = self.owner(r)
+            if owner != self.pid:
+                self.leader = owner
+        lrn = self.lrn
+        upto = msg.upto
+        L = self.ldr
+        if not self.learn_to_all:
+            # LeaderChange: the leader re-sends its accepts to a server that missed them
+            # (this is also how the higher-ranked leader wins when partitions merge).
+            if L.phase == 2 and upto < L.next_slot - 1 and r <= L.rnd:
+                out: list[Effect] = []
+                for slot in range(upto + 1, L.next_slot):
+                    if slot < lrn.next_exec:
+                        value = lrn.log[slot - 1]
+                    else:
+                        got = self.acc.accepted.get(slot)
+                        if got is None:
+                            continue
+                        value = got[1]
+                    out.append(Send(src, Accept(value, slot, L.label)))
+                return out
+            return []
+        if upto > self.peer_upto:
+            self.peer_upto = upto
+        if upto >= lrn.next_exec and now - self.catchup_at >= self.hb_every:
+            self.catchup_at = now
+            return [Send(src, CatchUp(lrn.next_exec))]
+        return []
+
+    def _on_catch_up(self, src: ProcessId, msg: CatchUp) -> list[Effect]:
+        log = self.lrn.log
+        j = msg.slot
+        if j > len(log) or j < 1:
+            return []
+        return [Send(src, Chosen(j, tuple(log[j - 1:j - 1 + CATCH_UP_BATCH])))]
+
+    def _on_chosen(self, now: float, src: ProcessId, msg: Chosen) -> list[Effect]:
+        lrn = self.lrn
+        out: list[Effect] = []
+        slot = msg.slot
+        for req in msg.requests:
+            if slot >= lrn.next_exec and slot not in lrn.chosen:
+                lrn.chosen[slot] = req
+                lrn.votes.pop(slot, None)
+                self.ldr.inflight.pop(slot, None)
+            slot += 1
+        self._execute(out)
+        if self.peer_upto >= lrn.next_exec and len(msg.requests) == CATCH_UP_BATCH:
+            self.catchup_at = now
+            out.append(Send(src, CatchUp(lrn.next_exec)))
+        return out
+
+
+class PaxosPromiseWithoutRound(Paxos):
+    """Fig. 12-promise: promises carry the accepted values but not their rounds, so
+    the new leader cannot tell which one may have been chosen; it takes the value
+    of the lowest-ranked promiser (itself included). Unsafe after successive leader
+    changes."""
+
+    name = "paxos_promise_without_round"
+    promise_rounds = False
+
+
+__all__ = ["Acceptor", "CatchUp", "Chosen", "Leader", "Learner", "NOOP", "Paxos", "PaxosPromiseWithoutRound"]

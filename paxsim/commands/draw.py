@@ -42,8 +42,9 @@ def wanted(args) -> list[tuple[str, str]]:
     return [(fmt, getattr(args, fmt)) for fmt, _ in OUTPUTS if getattr(args, fmt, None)]
 
 
-def check_options(args) -> None:
-    """Refuse bad drawing options before anything runs or is written."""
+def check_options(args, known: Optional[list[str]] = None) -> None:
+    """Refuse bad drawing options before anything runs or is written (``known``: the
+    processes that exist, to check --only against)."""
     for fmt, path in wanted(args):
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -57,8 +58,13 @@ def check_options(args) -> None:
             raise UsageError(f"{flag}: must be a finite number, not {v}")
     if args.t_from is not None and args.t_to is not None and args.t_from > args.t_to:
         raise UsageError(f"--from {args.t_from:g} is after --to {args.t_to:g}")
-    if args.only is not None and not [p for p in args.only.split(",") if p.strip()]:
-        raise UsageError("--only: name at least one process, like S1,S2,C1")
+    if args.only is not None:
+        names = [p.strip() for p in args.only.split(",") if p.strip()]
+        if not names:
+            raise UsageError("--only: name at least one process, like S1,S2,C1")
+        unknown = [p for p in names if known is not None and p not in known]
+        if unknown:
+            raise UsageError(f"--only: unknown process {', '.join(unknown)} (known: {', '.join(known or [])})")
 
 
 def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:

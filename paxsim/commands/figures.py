@@ -17,6 +17,7 @@ def add_parser(sub) -> None:
                                    "Exit 1 on any mismatch.")
     p.add_argument("--json", action="store_true", help="print a JSON list of {figure, protocol, expected, outcome, match, ...}")
     p.add_argument("--dir", default=str(SCENARIO_DIR), help="folder with the figure scenarios (default: %(default)s)")
+    p.add_argument("--svg", metavar="DIR", help="also draw each figure's run as DIR/<figure>.svg")
     p.set_defaults(func=main)
 
 
@@ -28,9 +29,15 @@ def main(args) -> int:
     if not files:
         raise UsageError(f"--dir: no figNN*.toml scenarios in {folder}")
     scenarios = [load(p) for p in files]
+    if args.svg is not None and not Path(args.svg).is_dir():
+        raise UsageError(f"--svg: {args.svg} is not a folder")
     rows = []
     for sc in scenarios:
         r = replay(sc)
+        if args.svg is not None:
+            from ..diagram import draw
+
+            draw(r, str(Path(args.svg) / f"{sc.name}.svg"), "svg", title=f"{sc.name}: {sc.description}")
         worst = r.verdict.violations[0] if r.verdict.violations else None
         rows.append({
             "figure": sc.name,

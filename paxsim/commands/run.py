@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
     p.add_argument("--events", type=int, default=60, metavar="N",
                    help="show at most N events per scenario (default 60; 0 for none)")
+    from .draw import add_options  # diagram options: --svg/--png/--pdf FILE, --diagram, --from/--to/--only
+
+    add_options(p, text_flag="--diagram")
     p.set_defaults(func=main)
 
 
@@ -62,6 +65,14 @@ def main(args) -> int:
     if args.trace and len(args.scenarios) != 1:
         raise UsageError("--trace: give exactly one scenario when writing a trace")
     scenarios = [load(p) for p in args.scenarios]  # validate all before running any
+    from . import draw
+
+    if draw.wanted(args) and len(args.scenarios) != 1:
+        raise UsageError("--svg/--png/--pdf: give exactly one scenario when drawing a diagram")
+    if args.diagram_text and args.json:
+        raise UsageError("--diagram: cannot be combined with --json (use --svg FILE or paxsim draw)")
+    for sc in scenarios:
+        draw.check_options(args, list(sc.processes))
     ok = True
     for sc in scenarios:
         r = run_scenario(sc, args.seed)
@@ -71,6 +82,8 @@ def main(args) -> int:
             print(json.dumps(r.to_json(), sort_keys=True))
         else:
             print_result(r, args.events)
+        if draw.wanted(args) or args.diagram_text:
+            draw.render(r, args, title=f"{sc.name}: {sc.description}")
         if r.match is False:
             ok = False
     return 0 if ok else 1

@@ -1,0 +1,399 @@
+"""Hypothesis strategies for failure schedules: scenario dicts for paxsim.
+
+Every strategy here draws plain data in the scenario schema that
+:func:`paxsim.scenario.from_dict` validates (the same as the TOML files), so a
+drawn value can be run with ``run_scenario(scenario_from_dict(d))`` and written
+back with ``Scenario.to_toml()``. They are small pieces combined with
+``st.builds`` / ``st.fixed_dictionaries`` / ``@st.composite``; use the pieces in
+your own tests or the whole :func:`scenarios`::
+
+    from hypothesis import given, settings
+    from paxsim import run_scenario, scenario_from_dict
+    from paxsim.fuzz.strategies import scenarios
+
+    @settings(max_examples=50, deadline=None)
+    @given(scenarios("paxos", servers=3))
+    def test_paxos_is_safe(d):
+        assert run_scenario(scenario_from_dict(d), record_trace=False).outcome != "UNSAFE"
+
+Values are drawn from small grids (times, delays, durations) rather than from all
+floats: distinct failures need distinct orderings of events, not distinct
+decimals, and a grid makes shrunk counterexamples read like the tutorial's
+figures (``t=2``, ``delay 3``). Everything shrinks towards "no fault": empty
+fault lists, no loss, the first element of each grid.
+
+With ``liveness=True`` the faults *end*: partitions heal, crashed servers beyond
+a minority recover, no probabilistic loss, clients resend. A request left
+unanswered after such a schedule is a liveness failure of the protocol (STUCK),
+not of the schedule.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Optional, Sequence
+
+from hypothesis import strategies as st
+
+# ------------------------------------------------------------------ the grids ---
+
+TIMES: tuple[float, ...] = (0.0, 1.0, 0.5, 2.0, 1.5, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0)
+"""When faults happen (first elements are what shrinking goes to)."""
+
+GAPS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
+"""Time between a client's scheduled requests (and before its first one)."""
+
+LINK_DELAYS: tuple[float, ...] = (3.0, 0.5, 2.0, 5.0, 10.0, 20.0)
+"""Per-link constant delays (the default link takes 1)."""
+
+EXTRA_DELAYS: tuple[float, ...] = (2.0, 5.0, 1.0, 10.0, 30.0)
+"""How much a targeted ``delay`` fault holds a message back."""
+
+DURATIONS: tuple[float, ...] = (10.0, 5.0, 20.0, 40.0, 80.0)
+"""How long a partition lasts, or a crashed server stays down."""
+
+LOSS: tuple[float, ...] = (0.0, 0.1, 0.3, 0.05, 0.5)
+NETWORK_LOSS: tuple[float, ...] = (0.0, 0.0, 0.0, 0.1, 0.3, 0.05)
+"""A lossy network is drawn one time in two: most failures need a few chosen losses."""
+DUPLICATE: tuple[float, ...] = (0.0, 0.1, 0.3)
+
+KINDS: tuple[str, ...] = ("ACC", "LRN", "REPLY", "PROM", "PREP", "REQ", "HB")
+"""Message kinds a targeted fault can match; see :mod:`paxsim.types`."""
+
+
+def server_names(n: int) -> tuple[str, ...]:
+    return tuple(f"S{i}" for i in range(1, n + 1))
+
+
+def client_names(k: int) -> tuple[str, ...]:
+    return tuple(f"C{i}" for i in range(1, k + 1))
+
+
+def request_ids(clients: int, requests: int) -> tuple[str, ...]:
+    """``m1 .. m(clients*requests)``; client i's j-th request is ``m(j*clients + i)``."""
+    return tuple(f"m{j * clients + i + 1}" for j in range(requests) for i in range(clients))
+
+
+def times(grid: Sequence[float] = TIMES) -> st.SearchStrategy[float]:
+    return st.sampled_from(tuple(grid))
+
+
+# ---------------------------------------------------------- targeted faults ---
+
+@st.composite
+def message_matches(draw, servers: Sequence[str], clients: Sequence[str],
+                    requests: Sequence[str] = (), kinds: Sequence[str] = KINDS,
+                    src: Optional[Sequence[str]] = None, dst: Optional[Sequence[str]] = None) -> dict:
+    """A message pattern ``{type, from?, to?, request?}`` that can match something:
+    requests go from clients to servers, replies from servers to clients, every
+    other kind between servers. ``src`` / ``dst`` restrict the ends (and make them
+    required)."""
+    kind = draw(st.sampled_from(tuple(kinds)))
+    senders = tuple(clients) if kind == "REQ" else tuple(servers)
+    receivers = tuple(clients) if kind == "REPLY" else tuple(servers)
+    match: dict = {"type": kind}
+    if src is not None:
+        options = tuple(p for p in senders if p in src)
+        if options:
+            match["from"] = draw(st.sampled_from(options))
+    elif senders and draw(st.booleans()):
+        match["from"] = draw(st.sampled_from(senders))
+    if dst is not None:
+        options = tuple(p for p in receivers if p in dst and p != match.get("from"))
+        if options:
+            match["to"] = draw(st.sampled_from(options))
+    elif draw(st.booleans()):
+        options = tuple(p for p in receivers if p != match.get("from"))
+        if options:
+            match["to"] = draw(st.sampled_from(options))
+    if requests and kind not in ("HB", "PREP", "PROM") and draw(st.booleans()):
+        match["request"] = draw(st.sampled_from(tuple(requests)))
+    return match
+
+
+def nths(top: int = 4) -> st.SearchStrategy[int]:
+    return st.integers(min_value=1, max_value=top)
+
+
+def drops(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """Lose the nth message matching a pattern: ``{drop = {type="ACC", from="S1"}, nth = 1}``."""
+    return st.builds(lambda m, n: {"drop": m, "nth": n},
+                     message_matches(servers, clients, requests, kinds), nths())
+
+
+def delays(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """Hold back the nth matching message: ``{delay = {...}, nth = 1, by = 5.0}``."""
+    return st.builds(lambda m, n, b: {"delay": m, "nth": n, "by": b},
+                     message_matches(servers, clients, requests, kinds), nths(), st.sampled_from(EXTRA_DELAYS))
+
+
+def crashes_after_send(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """A server crashes right after sending the nth matching message (e.g. a REPLY)."""
+    return st.builds(lambda m, n: {"crash_after_send": m, "nth": n},
+                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REQ"),
+                                     src=servers), nths())
+
+
+def crashes_after_receive(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """A server crashes right after handling the nth matching message (e.g. an ACC)."""
+    return st.builds(lambda m, n: {"crash_after_receive": m, "nth": n},
+                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REPLY"),
+                                     dst=servers), nths())
+
+
+# -------------------------------------------------------------- timed faults ---
+
+@st.composite
+def crashes(draw, servers: Sequence[str], recover: Optional[bool] = None) -> list[dict]:
+    """A crash at a grid time, maybe followed by a recovery: a list of one or two faults.
+    ``recover=True`` always recovers, ``False`` never, ``None`` either."""
+    s = draw(st.sampled_from(tuple(servers)))
+    at = draw(times())
+    out = [{"at": at, "crash": s}]
+    back = draw(st.booleans()) if recover is None else recover
+    if back:
+        out.append({"at": at + draw(st.sampled_from(DURATIONS)), "recover": s})
+    return out
+
+
+def splits(servers: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Every way to cut the servers in two non-empty sides, smallest first side first."""
+    servers = tuple(servers)
+    out = []
+    for k in range(1, len(servers)):
+        for side in combinations(servers, k):
+            rest = tuple(s for s in servers if s not in side)
+            if k * 2 == len(servers) and side > rest:
+                continue
+            out.append((side, rest))
+    return out
+
+
+@st.composite
+def partitions(draw, servers: Sequence[str], clients: Sequence[str] = (), heal: Optional[bool] = None,
+               sides: Sequence[tuple[tuple[str, ...], tuple[str, ...]]] = ()) -> dict:
+    """A partition of the servers in two sides, each client on one side or with both
+    (a process in no group reaches everyone), healing after a grid duration.
+    ``heal=True`` always heals, ``False`` never, ``None`` either. Servers left out of
+    both ``sides`` (when given) stay connected to everybody."""
+    options = list(sides) or splits(servers)
+    if not options:
+        return {"at": 0.0, "heal": True}
+    a, b = draw(st.sampled_from(options))
+    ga, gb = list(a), list(b)
+    for c in clients:
+        where = draw(st.sampled_from((0, 1, 2)))
+        if where == 1:
+            ga.append(c)
+        elif where == 2:
+            gb.append(c)
+    at = draw(times())
+    out: dict = {"at": at, "partition": [ga, gb]}
+    lasts = draw(st.booleans()) if heal is None else heal
+    if lasts:
+        out["until"] = at + draw(st.sampled_from(DURATIONS))
+    return out
+
+
+# ------------------------------------------------------------------ network ---
+
+@st.composite
+def link_overrides(draw, processes: Sequence[str], loss: bool = True) -> dict:
+    """One ``[[network.links]]`` entry: a slower (or faster) link, or a lossy one."""
+    a = draw(st.sampled_from(tuple(processes)))
+    b = draw(st.sampled_from(tuple(p for p in processes if p != a)))
+    out: dict = {"from": a, "to": b}
+    if loss and draw(st.booleans()):
+        out["loss"] = draw(st.sampled_from(LOSS[1:]))
+    else:
+        out["delay"] = draw(st.sampled_from(LINK_DELAYS))
+    return out
+
+
+def networks(processes: Sequence[str], *, loss: bool = True, max_links: int = 4) -> st.SearchStrategy[dict]:
+    """The ``[network]`` table: base delay (constant 1 or uniform), loss, duplication,
+    FIFO or not, and per-link overrides (``loss=False``: never lossy)."""
+    base = st.one_of(
+        st.just(1.0),
+        st.builds(lambda lo, w: {"dist": "uniform", "low": lo, "high": lo + w},
+                  st.sampled_from((0.5, 0.1, 1.0)), st.sampled_from((1.0, 2.0, 5.0))),
+    )
+    return st.fixed_dictionaries({
+        "delay": base,
+        "loss": st.sampled_from(NETWORK_LOSS) if loss else st.just(0.0),
+        "duplicate": st.sampled_from(DUPLICATE),
+        "fifo": st.booleans().map(lambda b: not b),
+        "links": st.lists(link_overrides(processes, loss=loss), max_size=max_links),
+    }).map(_drop_empty_links)
+
+
+def _drop_empty_links(net: dict) -> dict:
+    if not net["links"]:
+        net = dict(net)
+        del net["links"]
+    return net
+
+
+# ------------------------------------------------------------------ clients ---
+
+@st.composite
+def client_schedules(draw, servers: Sequence[str], clients: int = 2, requests: int = 1,
+            resend: bool = False) -> list[dict]:
+    """``[[clients]]``: each client's request times (grid gaps, in order), whom it
+    addresses first (a rotation of the servers) and how soon it resends
+    (``resend=True``: it always does)."""
+    ids = request_ids(clients, requests)
+    servers = tuple(servers)
+    rotations = [servers[i:] + servers[:i] for i in range(len(servers))]
+    out = []
+    for i, name in enumerate(client_names(clients)):
+        t = 0.0
+        reqs = []
+        for j in range(requests):
+            t += draw(st.sampled_from(GAPS))
+            reqs.append({"id": ids[j * clients + i], "at": t})
+        c: dict = {"name": name, "requests": reqs}
+        first = draw(st.sampled_from(range(len(rotations))))
+        if first:
+            c["servers"] = list(rotations[first])
+        retry = draw(st.sampled_from((20.0, 5.0, 10.0) if resend else (20.0, 5.0, 10.0, 0.0)))
+        if retry != 20.0:
+            c["retry"] = retry
+        out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------- schedules ---
+
+def fault_kinds(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
+                liveness: bool = False, kinds: Sequence[str] = KINDS) -> st.SearchStrategy[list[dict]]:
+    """One fault of any kind, as a list of scenario fault entries (a crash may come
+    with its recovery). Under ``liveness`` every timed fault ends."""
+    one = lambda s: s.map(lambda f: [f])  # noqa: E731
+    return st.one_of(
+        one(drops(servers, clients, requests, kinds)),
+        one(crashes_after_send(servers, clients, requests, kinds)),
+        one(partitions(servers, clients, heal=True if liveness else None)),
+        crashes(servers, recover=None),
+        one(crashes_after_receive(servers, clients, requests, kinds)),
+        one(delays(servers, clients, requests, kinds)),
+    )
+
+
+def fault_lists(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
+                liveness: bool = False, max_faults: int = 5,
+                kinds: Sequence[str] = KINDS) -> st.SearchStrategy[list[dict]]:
+    """A fault schedule: up to ``max_faults`` faults, flattened. Under ``liveness``, at
+    most a minority of the servers stays down for good: a server beyond that gets a
+    late recovery (a no-op if it is up)."""
+    lists = st.lists(fault_kinds(servers, clients, requests, liveness, kinds), max_size=max_faults)
+    flat = lists.map(lambda ls: [f for group in ls for f in group])
+    if liveness:
+        flat = flat.map(lambda fs: end_faults(fs, servers))
+    return flat
+
+
+def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
+    """Make a schedule's faults end: every partition heals, and of the servers that may
+    crash for good, only a minority (the first ones named) stays down; the others
+    recover after the last timed fault."""
+    minority = (len(servers) - 1) // 2
+    out = []
+    last = 0.0
+    for f in faults:
+        f = dict(f)
+        if "partition" in f and "until" not in f:
+            f["until"] = f["at"] + DURATIONS[0]
+        for k in ("at", "until"):
+            if k in f:
+                last = max(last, f[k])
+        out.append(f)
+    down: list[str] = []
+    for f in out:
+        s = f.get("crash") or (f.get("crash_after_send") or {}).get("from") \
+            or (f.get("crash_after_receive") or {}).get("to")
+        if s is not None and s not in down:
+            down.append(s)
+    late = last + DURATIONS[0]
+    for s in down[minority:]:
+        out.append({"at": late, "recover": s})
+    return out
+
+
+@st.composite
+def scenarios(draw, protocol: str, servers: int = 3, clients: int = 2, requests: int = 1,
+              liveness: bool = False, max_faults: int = 5, params: Optional[dict] = None,
+              kinds: Sequence[str] = KINDS, settle: Optional[float] = None) -> dict:
+    """A whole scenario dict for ``protocol``: clients and their request times, a
+    network (delays, loss, duplication, per-link overrides) and a fault schedule
+    (targeted drops, delays and crashes, timed crashes, recoveries, partitions)."""
+    snames = server_names(servers)
+    cnames = client_names(clients)
+    ids = request_ids(clients, requests)
+    d: dict = {
+        "description": f"fuzzed schedule for {protocol}",
+        "protocol": protocol,
+        "servers": servers,
+        "seed": draw(st.integers(min_value=0, max_value=999)),
+    }
+    if settle is not None:
+        d["settle"] = settle
+    if params:
+        d["params"] = dict(params)
+    d["network"] = draw(networks(snames + cnames, loss=not liveness))
+    d["clients"] = draw(client_schedules(snames, clients, requests, resend=liveness))
+    faults = draw(fault_lists(snames, cnames, ids, liveness=liveness, max_faults=max_faults, kinds=kinds))
+    if faults:
+        d["faults"] = faults
+    return d
+
+
+# ------------------------------------------------------------------- sizing ---
+
+LOSS_FAULTS = ("drop",)
+CRASH_FAULTS = ("crash", "crash_after_send", "crash_after_receive")
+
+
+def schedule_size(scenario) -> int:
+    """How much goes wrong in a schedule, counted as the tutorial's figures count it:
+    lost messages (targeted drops; a lossy network or link counts once), crashes
+    (timed or triggered by a message) and partitions. Delays, duplication,
+    recoveries and heals are free. Takes a :class:`~paxsim.scenario.Scenario` or a
+    scenario dict."""
+    return sum(schedule_counts(scenario).values())
+
+
+def schedule_counts(scenario) -> dict[str, int]:
+    """``{"lost": .., "crashes": .., "partitions": ..}`` for :func:`schedule_size`."""
+    lost = crashed = parts = 0
+    if isinstance(scenario, dict):
+        net = scenario.get("network", {})
+        lost += 1 if net.get("loss", 0.0) else 0
+        lost += sum(1 for l in net.get("links", []) if l.get("loss"))
+        for f in scenario.get("faults", []):
+            if "drop" in f:
+                lost += 1
+            elif any(k in f for k in CRASH_FAULTS):
+                crashed += 1
+            elif "partition" in f:
+                parts += 1
+    else:
+        lost += 1 if scenario.network.loss else 0
+        lost += sum(1 for l in scenario.network.links if l.loss)
+        for f in scenario.faults:
+            if f.kind in LOSS_FAULTS:
+                lost += 1
+            elif f.kind in CRASH_FAULTS:
+                crashed += 1
+            elif f.kind == "partition":
+                parts += 1
+    return {"lost": lost, "crashes": crashed, "partitions": parts}
+
+
+__all__ = [
+    "DURATIONS", "EXTRA_DELAYS", "GAPS", "KINDS", "LINK_DELAYS", "LOSS", "TIMES",
+    "client_names", "client_schedules", "crashes", "crashes_after_receive", "crashes_after_send", "delays", "drops",
+    "end_faults", "fault_kinds", "fault_lists", "link_overrides", "message_matches", "networks", "nths",
+    "partitions", "request_ids", "scenarios", "schedule_counts", "schedule_size", "server_names", "splits",
+    "times",
+]

@@ -17,9 +17,13 @@ Definitions (times are simulated time units):
 ``messages_sent`` / ``_delivered`` / ``_dropped`` / ``_duplicated``
     totals over every message kind (client requests and replies included); the
     same per kind in ``sent_by_type`` etc. (dicts sorted by kind).
+``heartbeats``
+    heartbeat messages sent (``HB``): they are driven by time, not by requests
+    (a run's quiet settle period is full of them), so they are counted apart.
 ``messages_per_request``
-    ``messages_sent / requests_completed`` (every message of the run, heartbeats
-    and the quiet settle period included).
+    ``(messages_sent - heartbeats) / requests_completed``: every message of the
+    run except heartbeats (client requests and replies, accepts, learns,
+    prepares, promises, resends and duplicates included) per completed request.
 ``throughput``
     ``requests_completed / (last completion - first invocation)``; None when that
     span is zero.
@@ -44,7 +48,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "requests_sent", "requests_completed",
     "latency_mean", "latency_p50", "latency_p99", "latency_max",
     "messages_sent", "messages_delivered", "messages_dropped", "messages_duplicated",
-    "messages_per_request", "throughput",
+    "heartbeats", "messages_per_request", "throughput",
     "unavailable_time", "outages", "max_gap",
     "leader_changes", "end_time",
     "outcome", "violations", "violated",
@@ -69,6 +73,7 @@ def run_metrics(world, verdict=None) -> dict[str, Any]:
     cm = world.client_metrics
     net = world.net
     sent = sum(net.sent.values())
+    hb = net.sent.get("HB", 0)
     lat = sorted(cm.latencies)
     done = cm.completions
     span = (cm.last_completion - cm.first_invocation) if (done and cm.first_invocation is not None) else 0.0
@@ -83,7 +88,8 @@ def run_metrics(world, verdict=None) -> dict[str, Any]:
         "messages_delivered": sum(net.delivered.values()),
         "messages_dropped": sum(net.dropped.values()),
         "messages_duplicated": sum(net.duplicated.values()),
-        "messages_per_request": (sent / done) if done else None,
+        "heartbeats": hb,
+        "messages_per_request": ((sent - hb) / done) if done else None,
         "throughput": (done / span) if span > 0 else None,
         "unavailable_time": cm.unavailable,
         "outages": cm.outages,

@@ -39,7 +39,7 @@ METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("requests_sent", "INTEGER"), ("requests_completed", "INTEGER"),
     ("latency_mean", "REAL"), ("latency_p50", "REAL"), ("latency_p99", "REAL"), ("latency_max", "REAL"),
     ("messages_sent", "INTEGER"), ("messages_delivered", "INTEGER"), ("messages_dropped", "INTEGER"),
-    ("messages_duplicated", "INTEGER"), ("messages_per_request", "REAL"), ("throughput", "REAL"),
+    ("messages_duplicated", "INTEGER"), ("heartbeats", "INTEGER"), ("messages_per_request", "REAL"), ("throughput", "REAL"),
     ("unavailable_time", "REAL"), ("outages", "INTEGER"), ("max_gap", "REAL"),
     ("leader_changes", "INTEGER"), ("end_time", "REAL"),
     ("outcome", "TEXT"), ("violations", "INTEGER"), ("violated", "TEXT"),

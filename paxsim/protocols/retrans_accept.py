@@ -3,9 +3,11 @@
 SendAccept gets stuck when an accept is lost: the follower waits for a slot that
 never comes. RetransAccept adds lost-message detection. A follower answers every
 ``<ACC, m, j>`` (a retransmitted duplicate too) with ``<LRN, m>``, an
-acknowledgement; the leader retransmits each accept, one timer per slot (param
-``retransmit``), to every peer that has not yet sent the learn for it. The
-servers make progress as long as messages are not lost infinitely often (Fig. 4:
+acknowledgement; the leader retransmits each accept until the learn for it
+arrives: every ``retransmit`` time units it resends to each peer the accepts that
+peer has not acknowledged (one timer per peer; to a peer that answered nothing in
+the last period only the oldest, as a probe, so a dead peer costs one message per
+period rather than one per request). The servers make progress as long as messages are not lost infinitely often (Fig. 4:
 ``<ACC, m2, 1>`` is lost, S1 resends it, S2 executes m2 then m1).
 
 The leader still executes and replies at once, before any learn has come back.
@@ -35,17 +37,28 @@ from ..types import Accept, CancelTimer, ClientRequest, Effect, Learn, Log, Mess
 from .detector import CHECK_TIMER, HEARTBEAT_TIMER, Detector
 from .send_accept import SendAccept
 
-RETRANSMIT = "retransmit "  # + slot
+RETRANSMIT = "retransmit "  # + peer: one retransmission timer per peer
 
 
 class RetransAccept(SendAccept):
     name = "retrans_accept"
     params: dict[str, Any] = {"retransmit": 3.0}
 
+    def __init__(self, pid, servers, params):
+        super().__init__(pid, servers, params)
+        self.unacked: dict[ProcessId, dict[int, None]] = {p: {} for p in self.peers}  # peer -> slots, oldest first
+        self.answered: dict[ProcessId, bool] = {p: False for p in self.peers}  # a learn since the last period
+        self.ticking: dict[ProcessId, bool] = {p: False for p in self.peers}
+
     def after_order(self, now: float, slot: int, acc: Accept) -> list[Effect]:
-        if not self.peers:
-            return []
-        return [SetTimer(RETRANSMIT + str(slot), self.p["retransmit"])]
+        out: list[Effect] = []
+        for p in self.peers:
+            self.unacked[p][slot] = None
+            if not self.ticking[p]:
+                self.ticking[p] = True
+                self.answered[p] = False
+                out.append(SetTimer(RETRANSMIT + p, self.p["retransmit"]))
+        return out
 
     def acknowledge(self, src: ProcessId, acc: Accept) -> list[Effect]:
         return [Send(src, Learn(acc.request, acc.slot, acc.rnd))]
@@ -55,25 +68,47 @@ class RetransAccept(SendAccept):
         if acks is None or src in acks or src not in self.peers or self.log.get(lrn.slot) != lrn.request:
             return []
         acks.append(src)
+        self.answered[src] = True
+        waiting = self.unacked[src]
+        waiting.pop(lrn.slot, None)
         out: list[Effect] = []
-        if len(acks) == len(self.peers):
-            out.append(CancelTimer(RETRANSMIT + str(lrn.slot)))
+        if not waiting and self.ticking[src]:
+            self.ticking[src] = False
+            out.append(CancelTimer(RETRANSMIT + src))
         out += self.execute_ready()
         return out
 
     def on_timer(self, now: float, name: str) -> list[Effect]:
         if name.startswith(RETRANSMIT):
-            return self.retransmit(int(name[len(RETRANSMIT):]))
+            return self.retransmit(name[len(RETRANSMIT):])
         return []
 
-    def retransmit(self, slot: int) -> list[Effect]:
-        acks = self.own.get(slot, [])
-        missing = [p for p in self.peers if p not in acks]
-        if not missing:
+    def retransmit(self, peer: ProcessId) -> list[Effect]:
+        """Every ``retransmit``: resend the accepts ``peer`` has not acknowledged.
+
+        To a peer that answered no learn during the last period (it may be down),
+        only the oldest one goes out, as a probe; once it answers, the rest follow
+        in the next period. Every accept is still resent until it is acknowledged,
+        and a crashed peer costs one message per period, not one per slot.
+        """
+        waiting = self.unacked.get(peer)
+        if not waiting:
+            if peer in self.ticking:
+                self.ticking[peer] = False
             return []
-        acc = Accept(self.log[slot], slot)
-        out: list[Effect] = [Send(p, acc) for p in missing]
-        out.append(SetTimer(RETRANSMIT + str(slot), self.p["retransmit"]))
+        slots = list(waiting) if self.answered[peer] else [next(iter(waiting))]
+        self.answered[peer] = False
+        out: list[Effect] = [Send(peer, Accept(self.log[j], j)) for j in slots]
+        out.append(SetTimer(RETRANSMIT + peer, self.p["retransmit"]))
+        return out
+
+    def stop_retransmitting(self) -> list[Effect]:
+        out: list[Effect] = []
+        for p in self.peers:
+            self.unacked[p].clear()
+            if self.ticking[p]:
+                self.ticking[p] = False
+                out.append(CancelTimer(RETRANSMIT + p))
         return out
 
 
@@ -127,7 +162,7 @@ class FallbackToSingleServer:
         """Go alone: execute every held request in arrival order."""
         self.alone = True
         out: list[Effect] = [Log("fallback", "suspects " + ",".join(self.peers) + "; continues alone")]
-        out += [CancelTimer(RETRANSMIT + str(slot)) for slot, acks in self.own.items() if len(acks) < len(self.peers)]
+        out += self.stop_retransmitting()
         held = list(self.held.values())
         self.held.clear()
         for req in held:

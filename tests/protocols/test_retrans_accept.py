@@ -56,18 +56,47 @@ def test_leader_retransmits_accept_until_learn():
     c.deliver(kind="REQ", dst="S1")
     assert c.drop(kind="ACC") == 1
     c.advance(3.0)
-    c.fire("S1", "retransmit 1")
+    c.fire("S1", "retransmit S2")
     assert c.drop(kind="ACC") == 1           # lost again
     c.advance(3.0)
-    c.fire("S1", "retransmit 1")
+    c.fire("S1", "retransmit S2")
     c.deliver(kind="ACC")                     # this one arrives
     assert c.drop(kind="LRN") == 1           # but its learn is lost
     c.advance(3.0)
-    c.fire("S1", "retransmit 1")
+    c.fire("S1", "retransmit S2")
     c.deliver(kind="ACC")                     # a duplicate for S2: learn again
     c.deliver(kind="LRN")
-    assert "retransmit 1" not in c.timers["S1"]   # acknowledged: no more retransmissions
+    assert "retransmit S2" not in c.timers["S1"]   # acknowledged: no more retransmissions
     assert c.executed("S2") == ["m1"]
+
+
+def test_a_silent_peer_gets_one_probe_per_period_then_everything_once_it_answers():
+    c = Cluster(RetransAccept, BOTH, {"retransmit": 3.0})
+    c.start()
+    for i in range(1, 6):
+        c.request("C1", f"m{i}", to="S1")
+    c.deliver_all()
+    assert c.executed("S2") == ["m1", "m2", "m3", "m4", "m5"]
+    c.cut("S1", "S2")                         # from now on S2 hears nothing
+    for i in range(6, 11):
+        c.request("C1", f"m{i}", to="S1")
+    c.deliver_all()
+    for _ in range(4):
+        c.advance(3.0)
+        c.fire("S1", "retransmit S2")
+        resent = c.pending(kind="ACC")
+        assert [e.msg.slot for e in resent] == [6]   # only the oldest, as a probe
+        c.deliver_all()
+    c.heal()
+    c.advance(3.0)
+    c.fire("S1", "retransmit S2")             # the probe arrives and is answered
+    c.deliver_all()
+    c.advance(3.0)
+    c.fire("S1", "retransmit S2")             # now the rest follows
+    assert [e.msg.slot for e in c.pending(kind="ACC")] == [7, 8, 9, 10]
+    c.deliver_all()
+    assert c.executed("S2") == [f"m{i}" for i in range(1, 11)]
+    assert "retransmit S2" not in c.timers["S1"]
 
 
 def test_lost_accept_is_repaired_and_follower_executes_in_order():

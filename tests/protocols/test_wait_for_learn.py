@@ -36,7 +36,7 @@ def test_leader_waits_for_learn_before_executing():
     assert c.executed("S1") == []
     c.deliver(kind="LRN")
     assert c.executed("S1") == ["m1"]
-    assert "retransmit 1" not in c.timers["S1"]
+    assert "retransmit S2" not in c.timers["S1"]
 
 
 def test_leader_retransmits_until_learn_then_executes():

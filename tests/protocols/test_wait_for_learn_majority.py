@@ -45,7 +45,8 @@ def test_leader_executes_after_a_majority_of_learns():
     c.drop(kind="LRN", src="S3")
     c.deliver(kind="LRN", src="S2")           # S1 + S2: two of three
     assert c.executed("S1") == ["m1"]
-    assert "retransmit 1" in c.timers["S1"]   # S3's learn still missing: keep resending
+    assert "retransmit S3" in c.timers["S1"]  # S3's learn still missing: keep resending to S3
+    assert "retransmit S2" not in c.timers["S1"]
 
 
 def test_five_servers_leader_needs_two_learns():
@@ -98,7 +99,7 @@ def test_minority_leader_cannot_execute():
     run_for(c, 30.0)
     assert c.executed("S1") == []
     assert "C1" not in c.replies
-    assert "retransmit 1" in c.timers["S1"]   # it keeps trying
+    assert "retransmit S2" in c.timers["S1"] and "retransmit S3" in c.timers["S1"]  # it keeps trying
 
 
 def test_leader_that_hears_a_higher_ranked_server_again_steps_down():

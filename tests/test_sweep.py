@@ -203,7 +203,7 @@ def test_interrupted_sweep_resumes_without_duplicates_or_gaps(tmp_path, monkeypa
 def test_ctrl_c_on_the_command_saves_finished_runs_and_a_rerun_resumes(tmp_path):
     db = tmp_path / "r.sqlite"
     cmd = [sys.executable, "-m", "paxsim", "sweep", "--protocols", "wait_for_learn_majority", "--servers", "3",
-           "--crash-rate", "1", "--seeds", "500", "--workers", "2", "--db", str(db)]
+           "--crash-rate", "1", "--seeds", "300", "--workers", "2", "--db", str(db)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -225,13 +225,13 @@ def test_ctrl_c_on_the_command_saves_finished_runs_and_a_rerun_resumes(tmp_path)
     assert proc.returncode == 130, err
     assert "finished runs are saved" in err
     saved = len(read_rows(str(db)))
-    assert 0 < saved < 500
+    assert 0 < saved < 300
     again = subprocess.run(cmd + ["--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert f"{saved} of 500 runs already in" in again.stderr
-    assert f"{500 - saved} runs done, {saved} already stored" in again.stdout
+    assert f"{saved} of 300 runs already in" in again.stderr
+    assert f"{300 - saved} runs done, {saved} already stored" in again.stdout
     rows = read_rows(str(db))
-    assert len(rows) == 500 and sorted(r["seed"] for r in rows) == list(range(500))
+    assert len(rows) == 300 and sorted(r["seed"] for r in rows) == list(range(300))
 
 
 # ---- export -----------------------------------------------------------------------------------

@@ -242,7 +242,7 @@ def _run_dask(name: str, todo: list, address: str, take) -> None:
     from ..cli import UsageError
 
     try:
-        client = Client(address, timeout=20, set_as_default=False)
+        client = Client(address, timeout=20)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"--scheduler: cannot connect to {address}: {exc}") from None
     try:

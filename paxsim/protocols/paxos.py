@@ -273,7 +273,7 @@ class Paxos(Replica):
     def on_recover(self, now: float, stored: Mapping[str, Any]) -> list[Effect]:
         self.det.last = self.last = {p: now for p in self.peers}
         acc = self.acc
-        acc.promised = stored.get("promised", 0)
+        acc.promised = stored.get("promised", 1 if self.implicit_first_leader else 0)
         for key, value in stored.items():
             if key[0] == "a":
                 acc.accepted[int(key[1:])] = value
@@ -534,12 +534,12 @@ class Paxos(Replica):
         for p in self.peers:
             out.append(Send(p, m))
         self.busy = True
-        L.inflight[slot] = req
-        if not self.rtx_armed:
-            self.rtx_armed = True
-            out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_every))
         lrn = self.lrn
         if slot >= lrn.next_exec and slot not in lrn.chosen:
+            L.inflight[slot] = req
+            if not self.rtx_armed:
+                self.rtx_armed = True
+                out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_every))
             self._tally(slot, r, req, self.mybit, out)
 
     def _retransmit(self) -> list[Effect]:
@@ -640,7 +640,7 @@ class Paxos(Replica):
         if not self.learn_to_all:
             # LeaderChange: the leader re-sends its accepts to a server that missed them
             # (this is also how the higher-ranked leader wins when partitions merge).
-            if L.phase == 2 and upto < L.next_slot - 1 and r <= L.rnd:
+            if L.phase == 2 and upto < lrn.next_exec - 1 and r <= L.rnd:
                 out: list[Effect] = []
                 for slot in range(upto + 1, L.next_slot):
                     if slot < lrn.next_exec:

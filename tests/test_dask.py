@@ -26,3 +26,12 @@ def test_dask_cluster_rows_equal_local_rows(tmp_path, capsys):
     a, b = read_rows(local), read_rows(remote)
     assert len(a) == 32
     assert a == b
+
+
+def test_bad_scheduler_address_exits_2_and_writes_nothing(tmp_path, capsys):
+    db = tmp_path / "r.sqlite"
+    rc = cli_main(["sweep", "--protocols", "uncoordinated", "--seeds", "2", "--db", str(db),
+                   "--scheduler", "nonsense://x"])
+    assert rc == 2
+    assert "--scheduler: cannot connect to nonsense://x" in capsys.readouterr().err
+    assert not db.exists()

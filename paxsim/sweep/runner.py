@@ -156,6 +156,15 @@ def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Opt
                          "; ".join(exp.skipped) + ")")
     tasks = [(cfg, seed) for cfg in configs for seed in exp.seeds]
     t0 = time.monotonic()
+    client = connect(scheduler) if scheduler else None
+    try:
+        return _sweep(exp, db_path, tasks, t0, workers, client, progress, on_rows, log)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _sweep(exp, db_path, tasks, t0, workers, client, progress, on_rows, log) -> SweepStats:
     with ResultsDB(db_path) as db:
         db.save_experiment(exp.name, exp.to_json())
         done = db.done(exp.name)
@@ -179,8 +188,8 @@ def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Opt
         try:
             if not todo:
                 pass
-            elif scheduler:
-                _run_dask(exp.name, todo, scheduler, take)
+            elif client is not None:
+                _run_dask(exp.name, todo, client, take)
             elif workers <= 1:
                 for item in todo:
                     take(run_chunk(exp.name, [item]))
@@ -232,28 +241,29 @@ class SweepAborted(RuntimeError):
     """The sweep stopped before its end (a worker died); finished runs are saved."""
 
 
-def _run_dask(name: str, todo: list, address: str, take) -> None:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        from ..cli import UsageError
-
-        raise UsageError("--scheduler: needs dask.distributed (pip install 'paxsim[dask]')") from None
+def connect(address: str):
+    """A ``distributed.Client`` for ``address``; a UsageError naming --scheduler if that fails."""
     from ..cli import UsageError
 
     try:
-        client = Client(address, timeout=20)
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler: needs dask.distributed (pip install 'paxsim[dask]')") from None
+    try:
+        return Client(address, timeout=20)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"--scheduler: cannot connect to {address}: {exc}") from None
+
+
+def _run_dask(name: str, todo: list, client, take) -> None:
+    from distributed import as_completed
+
+    nworkers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+    chunks = _chunks(todo, chunk_size(len(todo), nworkers))
+    futures = [client.submit(run_chunk, name, c, pure=False) for c in chunks]
     try:
-        nworkers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-        chunks = _chunks(todo, chunk_size(len(todo), nworkers))
-        futures = [client.submit(run_chunk, name, c, pure=False) for c in chunks]
-        try:
-            for fut in as_completed(futures):
-                take(fut.result())
-        except BaseException:
-            client.cancel(futures)
-            raise
-    finally:
-        client.close()
+        for fut in as_completed(futures):
+            take(fut.result())
+    except BaseException:
+        client.cancel(futures)
+        raise

@@ -155,3 +155,16 @@ def test_send_accept_gets_stuck_under_random_loss_for_some_seed():
 def test_figure_runs_are_deterministic():
     a, b = figure("fig05"), figure("fig05")
     assert a.trace_digest() == b.trace_digest()
+
+
+def test_bad_stage_params_are_named():
+    from paxsim import ScenarioError
+
+    d = as_dict("fig04")
+    d["params"] = {"retransmit": 0}
+    with pytest.raises(ScenarioError, match=r"params\.retransmit: must be > 0"):
+        scenario_from_dict(d, source="x.toml")
+    d = as_dict("fig05")
+    d["servers"] = 3
+    with pytest.raises(ScenarioError, match="servers: .*at most 2 servers"):
+        scenario_from_dict(d, source="x.toml")

@@ -42,6 +42,9 @@ def event_lines(trace: Trace, limit: Optional[int] = 200, timers: bool = False) 
             line = "partition " + " | ".join(",".join(g) for g in rec["groups"])
         elif ev == "heal":
             line = "partition heals"
+        elif ev == "log":
+            info = rec.get("info")
+            line = f"{rec['src']:>3} {rec['event']}" + ("" if info is None else f": {info}")
         elif ev == "timer":
             line = f"{rec['src']:>3} timer {rec['timer']}"
         else:

@@ -150,7 +150,7 @@ class Experiment:
     def configs(self) -> list[RunConfig]:
         """The grid, in a fixed order, without configurations a protocol cannot run."""
         out = []
-        self.skipped = []
+        left_out: dict[str, dict[int, str]] = {}
         for proto, n, loss, dup, delay, cr, pr, (c, r) in itertools.product(
                 self.protocols, self.servers, self.loss, self.duplicate, self.delay, self.crash_rate,
                 self.partition_rate, self.workload):
@@ -159,14 +159,20 @@ class Experiment:
                 params = cls.check_params(self.params.get(proto, {}), n)
             except ParamError as exc:
                 if exc.key == "servers":
-                    note = f"{proto} with {n} servers ({exc.problem})"
-                    if note not in self.skipped:
-                        self.skipped.append(note)
+                    left_out.setdefault(proto, {})[n] = exc.problem
                     continue
                 raise
             given = {k: v for k, v in sorted(params.items()) if k in self.params.get(proto, {})}
             out.append(RunConfig(proto, n, loss, dup, delay, cr, pr, c, r, self.horizon, self.recover,
                                  self.threshold, tuple(given.items())))
+        self.skipped = []
+        for proto, by_n in left_out.items():
+            cls = load_protocol(proto)
+            lo, hi = cls.min_servers, cls.max_servers
+            runs = f"{lo} to {hi}" if hi is not None and hi != lo else (f"exactly {lo}" if hi == lo
+                                                                          else f"at least {lo}")
+            ns = ", ".join(str(k) for k in sorted(by_n))
+            self.skipped.append(f"{proto} with {ns} servers (it runs with {runs})")
         return out
 
     def tasks(self) -> list[tuple[RunConfig, int]]:

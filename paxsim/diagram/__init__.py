@@ -3,12 +3,12 @@
 ::
 
     from paxsim import load_scenario, run_scenario
-    from paxsim.diagram import build, save, text
+    from paxsim.diagram import as_text, build, save
 
     r = run_scenario(load_scenario("scenarios/fig02.toml"))
     d = build(r)                       # a Trace, RunResult, trace file or records
     save(d, "fig02.svg")               # .svg, .png or .pdf (matplotlib, Agg)
-    print(text(d))                     # the terminal rendering
+    print(as_text(d))                  # the terminal rendering
     d                                  # in a notebook: shown inline as SVG
 
 :mod:`.model` lays the diagram out (lanes, arrows, boxes, label placement) in
@@ -29,8 +29,8 @@ def save(d: Diagram, path: str, fmt: Optional[str] = None, dpi: Optional[float] 
     _save(d, path, fmt, dpi)
 
 
-def text(d: Diagram) -> str:
-    """The diagram as plain text."""
+def as_text(d: Diagram) -> str:
+    """The diagram as plain text (the module :mod:`.text` draws it)."""
     from .text import render
 
     return render(d)
@@ -51,4 +51,4 @@ def draw(source: Any, path: Optional[str] = None, fmt: Optional[str] = None, **o
     return d
 
 
-__all__ = ["Diagram", "DiagramError", "as_records", "build", "draw", "processes", "save", "svg", "text"]
+__all__ = ["Diagram", "DiagramError", "as_records", "as_text", "build", "draw", "processes", "save", "svg"]

@@ -39,7 +39,8 @@ MARGIN_R = 16.0
 HEADER_Y = 8.0           # lane header boxes
 HEADER_H = 16.0
 TOP = HEADER_Y + HEADER_H + 14.0   # where time starts
-MIN_SPACING = 96.0       # between lanes
+MIN_SPACING = 96.0       # between lanes (more for long labels, up to MAX_SPACING)
+MAX_SPACING = 170.0
 SUB_DELIVER = 7.0        # stacking of events of one process at one time
 SUB_SEND = 7.0
 SUB_MARK = 9.0
@@ -451,7 +452,7 @@ def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from:
     # ---- lanes
     all_labels = [r.get("label", "") for _, r in win_pairs]
     widest = max([text_width(l) for l in all_labels] + [0.0])
-    spacing = max(MIN_SPACING, widest + 2 * PAD + 30.0)
+    spacing = max(MIN_SPACING, min(widest + 2 * PAD + 30.0, MAX_SPACING))
     lanes: dict[str, Lane] = {}
     for k, name in enumerate(order):
         kind = "client" if name in clients else "server"
@@ -553,7 +554,7 @@ def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from:
     ticks: list[tuple[float, float]] = []
     last = -1e9
     for t, y in zip(axis.times, axis.base):
-        if y - last >= 12.0:
+        if y - last >= 16.0:
             ticks.append((y, t))
             last = y
 

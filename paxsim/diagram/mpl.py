@@ -63,7 +63,7 @@ def figure(d: Diagram):
                                    zorder=0, gid=f"partition-{k}"))
         # time axis
         for y, t in d.ticks:
-            ax.text(40, y, f"{t:g}", ha="right", va="center", fontsize=FONT - 1.5,
+            ax.text(40, y, f"{t:.2f}".rstrip("0").rstrip("."), ha="right", va="center", fontsize=FONT - 1.5,
                     color="#888888")
         ax.text(40, HEADER_Y + HEADER_H / 2, "t", ha="right", va="center", fontsize=FONT - 1, color="#888888")
         for y in d.breaks:

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
                     "messages per request against n, unavailability against crash rate and violations per stage.")
     p.add_argument("--db", default=None, help="results database (default paxsim-results.sqlite)")
     p.add_argument("--experiment", help="only this experiment (default: all in the database)")
-    p.add_argument("--out", default="paxsim-plots", help="folder for the plots (default %(default)s)")
+    p.add_argument("--out", default=os.path.join("out", "compare"), help="folder for the plots (default %(default)s)")
     p.add_argument("--no-plots", action="store_true", help="print the table only")
     p.add_argument("--csv", metavar="FILE", help="also write every row to a CSV file")
     p.add_argument("--json", action="store_true", help="print one JSON object per configuration instead of a table")
@@ -42,6 +42,10 @@ def main(args) -> int:
     else:
         print_table(summaries)
     if args.csv:
+        folder = os.path.dirname(os.path.abspath(args.csv))
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise UsageError(f"--csv: {folder} is not a folder")
+        os.makedirs(folder, exist_ok=True)
         n = export_csv(db, args.csv, args.experiment)
         print(f"wrote {n} rows to {args.csv}")
     if not args.no_plots:

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .protocols.base import Replica
 from .types import (
-    CancelTimer, ClientReply, ClientRequest, Execute, Log, Message, Persist, ProcessId, Reply, Request, Send,
+    Broadcast, CancelTimer, ClientReply, ClientRequest, Execute, Log, Message, Persist, ProcessId, Reply, Request, Send,
     SetTimer, State,
 )
 
@@ -156,6 +156,8 @@ class Cluster:
         for e in effects:
             if isinstance(e, Send):
                 self.inbox.append(Envelope(server, e.dst, e.msg))
+            elif isinstance(e, Broadcast):
+                self.inbox.extend(Envelope(server, d, e.msg) for d in e.dsts)
             elif isinstance(e, Reply):
                 self.inbox.append(Envelope(server, e.request.client, ClientReply(e.request, e.state)))
             elif isinstance(e, SetTimer):

@@ -287,6 +287,14 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
+class Broadcast:
+    """Send ``msg`` to every process in ``dsts``, in that order (one effect, k messages)."""
+
+    dsts: tuple[ProcessId, ...]
+    msg: Message
+
+
+@dataclass(frozen=True, slots=True)
 class SetTimer:
     """(Re)start the timer ``name``: it fires after ``delay`` unless cancelled or reset."""
 
@@ -332,6 +340,6 @@ class Log:
     info: Any = None
 
 
-Effect = Union[Send, SetTimer, CancelTimer, Execute, Reply, Persist, Log]
+Effect = Union[Send, Broadcast, SetTimer, CancelTimer, Execute, Reply, Persist, Log]
 
 OUTCOMES = ("SAFE", "UNSAFE", "STUCK")

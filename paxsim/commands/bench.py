@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..bench import measure
+from ..bench import measure, stage_costs
 from ..cli import UsageError
 
 
@@ -15,7 +15,10 @@ def add_parser(sub) -> None:
                                    "with callbacks, in this process; print deliveries per second and their ratio.")
     p.add_argument("--json", action="store_true", help="print a JSON object (paxsim_deliveries_per_s, "
                                                        "simpy_deliveries_per_s, ratio, ...)")
-    p.add_argument("--requests", type=int, default=3000, help="requests per client (default %(default)s)")
+    p.add_argument("--requests", type=int, default=1500, help="requests per client (default %(default)s)")
+    p.add_argument("--protocol", default="paxos", help="protocol to measure (default %(default)s)")
+    p.add_argument("--servers", type=int, default=5, help="servers (default %(default)s)")
+    p.add_argument("--no-stages", action="store_true", help="skip the table of messages per request per stage")
     p.add_argument("--repeat", type=int, default=3, help="take the best of N runs (default %(default)s)")
     p.set_defaults(func=main)
 
@@ -25,7 +28,17 @@ def main(args) -> int:
         raise UsageError("--requests: must be at least 1")
     if args.repeat < 1:
         raise UsageError("--repeat: must be at least 1")
-    r = measure(requests=args.requests, repeat=args.repeat)
+    if args.servers < 1:
+        raise UsageError("--servers: must be at least 1")
+    from ..protocols import load_protocol
+    from ..scenario import from_dict
+    from ..bench import workload
+
+    load_protocol(args.protocol)  # UnknownProtocol -> exit 2
+    from_dict(workload(args.protocol, args.servers, 1, 1), source="--protocol/--servers")  # validates the pair
+    r = measure(protocol=args.protocol, servers=args.servers, requests=args.requests, repeat=args.repeat)
+    if not args.no_stages:
+        r["stages"] = stage_costs()
     if args.json:
         print(json.dumps(r, sort_keys=True))
     else:
@@ -34,4 +47,13 @@ def main(args) -> int:
         print(f"  bare SimPy {r['simpy_deliveries_per_s']:>12,.0f} deliveries/s")
         print(f"  ratio      {r['ratio']:.3f}   (floor 0.2, goal 0.33)")
         print(f"  messages per completed request: {r['messages_per_request']:.2f}; outcome {r['outcome']}")
+        if "stages" in r:
+            print("\nmessages per committed request, steady state (2 clients x 200 requests, no faults):")
+            print(f"  {'stage':<28} {'n':>2} {'msgs/req':>9} {'+HB/req':>8}  by type")
+            for row in r["stages"]:
+                mpr = row["messages_per_request"]
+                hb = row["heartbeats_per_request"]
+                types = " ".join(f"{k}={v:g}" for k, v in row["by_type"].items())
+                print(f"  {row['protocol']:<28} {row['servers']:>2} {mpr if mpr is None else round(mpr, 2):>9} "
+                      f"{hb if hb is None else round(hb, 2):>8}  {types}")
     return 0

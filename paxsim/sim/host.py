@@ -14,7 +14,7 @@ from simpy.events import Timeout
 
 from ..history import Execution, History
 from ..protocols.base import Replica
-from ..types import CancelTimer, ClientReply, Execute, Log, Message, Persist, ProcessId, Reply, Send, SetTimer
+from ..types import Broadcast, CancelTimer, ClientReply, Execute, Log, Message, Persist, ProcessId, Reply, Send, SetTimer
 from . import trace as T
 from .network import Network
 
@@ -86,6 +86,12 @@ class Host:
             t = type(e)
             if t is Send:
                 net.send(pid, e.dst, e.msg)
+            elif t is Broadcast:
+                msg = e.msg
+                for dst in e.dsts:
+                    net.send(pid, dst, msg)
+                    if not self.up:
+                        return
             elif t is SetTimer:
                 gen = self.timer_gen = self.timer_gen + 1
                 self.timers[e.name] = gen

@@ -232,7 +232,19 @@ class Network:
             self._drop(now, src, dst, mid, msg, "loss")
         else:
             value = (src, dst, mid, msg)
-            self._schedule(now, link, extra, value)
+            # the delay draw and the push on SimPy's queue, inlined (the hot path)
+            dist = link.dist
+            if dist == 1:
+                at = now + link.a + link.b * link.rand() + extra
+            elif dist == 0:
+                at = now + link.a + extra
+            else:
+                at = now + self._delay(link, extra)
+            if link.fifo:
+                if at < link.last:
+                    at = link.last
+                link.last = at
+            heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._deliver], value)))
             if link.dup and link.dup_rng.random() < link.dup:
                 self.duplicated[kind] += 1
                 if trace is not None:
@@ -241,7 +253,8 @@ class Network:
         if crash_after:
             self.crash(src)
 
-    def _schedule(self, now: float, link: Link, extra: float, value: tuple) -> None:
+    @staticmethod
+    def _delay(link: Link, extra: float) -> float:
         dist = link.dist
         if dist == 0:
             delay = link.a + extra
@@ -251,7 +264,10 @@ class Network:
             delay = link.a + link.rand(link.b) + extra
         else:
             delay = link.delay() + extra
-        at = now + (delay if delay > 0.0 else 0.0)
+        return delay if delay > 0.0 else 0.0
+
+    def _schedule(self, now: float, link: Link, extra: float, value: tuple) -> None:
+        at = now + self._delay(link, extra)
         if link.fifo:
             if at < link.last:
                 at = link.last

@@ -514,9 +514,10 @@ def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from:
         else:
             t1 = r["t"]
             y1 = axis.at(t1, offsets.get((r["i"], "deliver"), 0.0)) if inwin(t1) else body_bottom
-            if lost:      # reached a crashed process, or cut by a partition on the way
-                x1 = a.x + (b.x - a.x) * 0.88
-                y1 = y0 + (y1 - y0) * 0.88
+            if lost:      # reached a crashed process, or cut by a partition on the way: cross just before it
+                frac = 1.0 - 14.0 / abs(b.x - a.x) if abs(b.x - a.x) > 28.0 else 0.5
+                x1 = a.x + (b.x - a.x) * frac
+                y1 = y0 + (y1 - y0) * frac
         if a is b:        # a message to itself: a short hook
             x1 = a.x
         arrows.append(Arrow(s["src"], s["dst"], x0, clamp_y(y0), x1, clamp_y(y1), str(r.get("label", r.get("type", "?"))),
@@ -690,30 +691,25 @@ def place_labels(d: Diagram) -> None:
         text = a.label + " dup" if a.dup else a.label
         w = text_width(text) + 2 * PAD
         placed = None
-        for strict in (True, False):
-            for f in FRACTIONS:
-                px = a.x0 + (a.x1 - a.x0) * f
-                py = a.y0 + (a.y1 - a.y0) * f
-                lab = Label(text, px, py, w, h, "arrow", a.warn, px, py)
-                if idx.hits(lab.rect):
-                    continue
-                if strict and any(lab.rect[0] - 2 < x < lab.rect[2] + 2 for x in lane_x):
-                    continue
-                placed = lab
-                break
-            if placed:
-                break
-        if placed is None:
-            for dy in (h, -h, 2 * h, -2 * h, 3 * h, -3 * h):
-                for f in FRACTIONS[:5]:
+        # 1) on the arrow, between two lanes; 2) shifted a little, between two lanes;
+        # 3) on the arrow, over a lane; 4) shifted further, anywhere free
+        for strict, shifts in ((True, (0.0,)), (True, (0.75 * h, -0.75 * h)), (False, (0.0,)),
+                               (False, (h, -h, 2 * h, -2 * h, 3 * h, -3 * h))):
+            for dy in shifts:
+                for f in FRACTIONS:
                     px = a.x0 + (a.x1 - a.x0) * f
                     py = a.y0 + (a.y1 - a.y0) * f
                     lab = Label(text, px, py + dy, w, h, "arrow", a.warn, px, py)
-                    if not idx.hits(lab.rect):
-                        placed = lab
-                        break
+                    if idx.hits(lab.rect):
+                        continue
+                    if strict and any(lab.rect[0] - 2 < x < lab.rect[2] + 2 for x in lane_x):
+                        continue
+                    placed = lab
+                    break
                 if placed:
                     break
+            if placed:
+                break
         if placed is None:
             px, py = (a.x0 + a.x1) / 2, (a.y0 + a.y1) / 2
             placed = _push(idx, Label(text, px, py, w, h, "arrow", a.warn, px, py))

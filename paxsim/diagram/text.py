@@ -131,7 +131,9 @@ def _arrow(row: list[str], a: Arrow, col: dict[str, int]) -> str:
     else:
         notes.insert(0, f"{a.src}->{a.dst} {label}")
     if a.clipped_start:
-        notes.append(f"sent at {a.t0:g}")
+        notes.append(f"sent at {a.t0:g}, before the window")
+    if a.clipped_end:
+        notes.append(f"sent at {a.t0:g}, arrives after the window")
     if a.warn:
         notes.append("!! conflicting reply")
     return ", ".join(notes)

@@ -1,0 +1,661 @@
+"""Judge a run's :class:`~paxsim.history.History`: SAFE, UNSAFE or STUCK.
+
+The checker sees only the records of a run (what clients invoked and saw, what
+replicas executed, how the world looked at the end), never a protocol or the
+network. It checks, in the tutorial's terms:
+
+Safety on the replies that clients observed (``history.replies``):
+
+- ``prefix_chain``: every observed state lies on one chain under the prefix order
+  (no two clients can tell that the service forked: ``s^1`` against ``s^2``);
+- ``reply_contains_request``: a reply to ``m`` carries a state that executed ``m``;
+- ``no_duplicate``: no request is executed twice in an observed state;
+- ``only_sent_requests``: observed states (and replica executions) hold only
+  requests that some client invoked;
+- ``client_order``: a client's requests are executed in the order it invoked them;
+- ``real_time``: if ``a`` was answered before ``b`` was invoked, ``a`` precedes ``b``.
+
+Safety among replicas (``history.executions``), latent because no client needs to
+have seen it: ``replica_agreement``: no two executions at the same position differ.
+
+Liveness, only when the run ``settled`` (``history.final``):
+
+- ``liveness``: a request never answered although its client reaches a quorum of
+  up servers that reach each other;
+- ``replica_progress`` (when ``final.catch_up``): an up replica lags behind another
+  up replica it is connected to.
+
+All checks run in O(n log n) time and O(n) memory in the number of records (plus
+the size of the states observed off the main chain, whose nodes are walked once
+each); the common all-good path runs mostly in C (``map`` over attribute getters).
+Records are taken in (time, trace position) order; records with equal time and
+position keep the order of the history's lists. Reports are listed per invariant,
+ordered by (time, position, process, request id) or by chain position, so the
+output is deterministic.
+"""
+
+from __future__ import annotations
+
+import gc
+from bisect import bisect_left
+from dataclasses import dataclass
+from itertools import accumulate, compress, repeat
+from operator import attrgetter, eq, itemgetter, le, not_
+from typing import Any, Callable, Optional
+
+from .history import Execution, History, Invocation, Observed
+from .types import Request, State
+
+SAFETY_INVARIANTS: tuple[str, ...] = (
+    "prefix_chain",
+    "reply_contains_request",
+    "no_duplicate",
+    "only_sent_requests",
+    "client_order",
+    "real_time",
+    "replica_agreement",
+)
+LIVENESS_INVARIANTS: tuple[str, ...] = ("liveness", "replica_progress")
+INVARIANTS: tuple[str, ...] = SAFETY_INVARIANTS + LIVENESS_INVARIANTS
+
+_INF = float("inf")
+
+
+# ------------------------------------------------------------------ results ---
+
+def _label(state: State, limit: int = 12) -> str:
+    """``state.label()``, without walking the whole chain of a long state."""
+    if state.length > limit:
+        ids: list[str] = []
+        node: Optional[State] = state
+        while len(ids) < 3 and node is not None and node.request is not None:
+            ids.append(node.request.id)
+            node = node.parent
+        ids.reverse()
+        return f"s^(…{state.length - 3} more,{','.join(ids)})"
+    return state.label(limit)
+
+
+def _describe(o: Observed) -> str:
+    """``Observed.describe()``, with the cheap label."""
+    return (
+        f"{o.client} saw <{_label(o.state)}> for {o.request.id}"
+        f" from {o.server} at t={o.time:g}"
+    )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant, with the records that show it."""
+
+    invariant: str
+    detail: str
+    replies: tuple[Observed, ...] = ()
+    positions: tuple[int, ...] = ()
+    latent: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "invariant": self.invariant,
+            "detail": self.detail,
+            "latent": self.latent,
+            "positions": list(self.positions),
+            "replies": [
+                {
+                    "client": o.client,
+                    "request": o.request.id,
+                    "state": _label(o.state),
+                    "server": o.server,
+                    "time": o.time,
+                    "pos": o.pos,
+                }
+                for o in self.replies
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a run and the violations that justify it.
+
+    ``violations`` holds at most ``max_reports_per_invariant`` reports per
+    invariant, in the order of :data:`INVARIANTS`; ``omitted`` counts, per
+    invariant, the violations found but not reported.
+    """
+
+    outcome: str  # "SAFE" | "UNSAFE" | "STUCK"
+    violations: tuple[Violation, ...] = ()
+    omitted: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def safety_violations(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.invariant in SAFETY_INVARIANTS)
+
+    @property
+    def liveness_violations(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.invariant in LIVENESS_INVARIANTS)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "violations": [v.to_json() for v in self.violations],
+            "omitted": {name: n for name, n in self.omitted},
+        }
+
+
+class _Reports:
+    """Candidate violations per invariant: sorted by a key, formatted only if reported."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = max(0, cap)
+        self.found: dict[str, list[tuple[tuple, int, Callable[[], Violation]]]] = {
+            name: [] for name in INVARIANTS
+        }
+        self.seq = 0
+
+    def add(self, invariant: str, key: tuple, make: Callable[[], Violation]) -> None:
+        self.seq += 1
+        self.found[invariant].append((key, self.seq, make))
+
+    def verdict(self) -> Verdict:
+        violations: list[Violation] = []
+        omitted: list[tuple[str, int]] = []
+        unsafe = stuck = False
+        for name in INVARIANTS:
+            found = self.found[name]
+            if not found:
+                continue
+            if name in SAFETY_INVARIANTS:
+                unsafe = True
+            else:
+                stuck = True
+            found.sort(key=lambda c: (c[0], c[1]))
+            for _key, _seq, make in found[: self.cap]:
+                violations.append(make())
+            if len(found) > self.cap:
+                omitted.append((name, len(found) - self.cap))
+        outcome = "UNSAFE" if unsafe else "STUCK" if stuck else "SAFE"
+        return Verdict(outcome, tuple(violations), tuple(omitted))
+
+
+# -------------------------------------------------------------- sort keys ---
+
+def _reply_key(o: Observed) -> tuple:
+    return (o.time, o.pos, o.client, o.request.id, o.server, o.state.length, o.state.digest)
+
+
+def _inv_key(i: Invocation) -> tuple:
+    return (i.time, i.pos, i.client, i.request.id, i.request.client)
+
+
+def _exec_key(e: Execution) -> tuple:
+    return (e.time, e.pos, e.replica, e.request.id, e.state.length, e.state.digest)
+
+
+# Field getters, applied with map() so that the common all-good case of a long
+# history runs mostly in C.
+_TIME_POS = attrgetter("time", "pos")
+_RID = attrgetter("request.id")          # of an Observed, Invocation, Execution or State
+_CLIENT = attrgetter("client")
+_REPLICA = attrgetter("replica")
+_SLEN = attrgetter("state.length")
+_SDIGEST = attrgetter("state.digest")
+_DIGEST = attrgetter("digest")
+_EXEC_AT = attrgetter("state.length", "request.id", "state.digest")
+
+
+# ------------------------------------------------------------------- check ---
+
+def check(history: History, *, max_reports_per_invariant: int = 5) -> Verdict:
+    """Judge ``history``: UNSAFE if any safety invariant is broken (even latently),
+    else STUCK if a liveness invariant is broken, else SAFE.
+
+    Records are taken in (time, trace position) order; records with equal time and
+    position keep their order in the history's lists (the order they happened in).
+    Reports are ordered by (time, position, process, request id) and the like.
+    """
+    # The checker allocates millions of small objects on a long history and makes
+    # no reference cycles that matter: collecting meanwhile only costs time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _Checker(history, max(0, max_reports_per_invariant)).run()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class _Checker:
+    def __init__(self, history: History, cap: int) -> None:
+        self.history = history
+        self.reports = _Reports(cap)
+        invocations = history.invocations
+        ids = list(map(_RID, invocations))
+        self.invoked: set[str] = set(ids)  # ids of the requests some client invoked
+        if len(self.invoked) == len(invocations):
+            firsts = list(invocations)
+        else:  # a request invoked more than once: keep its first invocation
+            seen: set[str] = set()
+            firsts = []
+            for i, rid in zip(invocations, ids):
+                if rid not in seen:
+                    seen.add(rid)
+                    firsts.append(i)
+        # A client's invocation order is the order of its records (appended in time
+        # order): sorting could not break ties between records at the same instant.
+        self.firsts = firsts
+        self.invs = sorted(firsts, key=_TIME_POS)
+        self.replies = sorted(history.replies, key=_TIME_POS)
+        self.execs = sorted(history.executions, key=_TIME_POS)
+        self.invented: set[str] = set()  # request ids reported by only_sent_requests
+        self.answered: set[str] = set()  # ids of the requests some reply answered
+        self.first_pos: dict[str, int] = {}  # request id -> first position on the main chain
+        self._first_inv: Optional[dict[str, Invocation]] = None
+
+    def run(self) -> Verdict:
+        self.check_replies()
+        self.check_executions()
+        self.check_liveness()
+        return self.reports.verdict()
+
+    # -- helpers
+
+    def first_inv(self) -> dict[str, Invocation]:
+        if self._first_inv is None:
+            self._first_inv = {i.request.id: i for i in self.firsts}
+        return self._first_inv
+
+    def sent(self, r: Request) -> bool:
+        return r.id in self.invoked
+
+    @staticmethod
+    def never_sent(r: Request) -> str:
+        return f"no client ever invoked {r.id}"
+
+    # -- safety on observed replies
+
+    def check_replies(self) -> None:
+        replies = self.replies
+        if not replies:
+            return
+        reports = self.reports
+
+        # The main chain: the longest observed state (the first one, if several).
+        top = max(replies, key=_SLEN).state
+        nodes = _chain(top)
+        n = len(nodes)
+        digest_at = [0]
+        digest_at += map(_DIGEST, nodes)
+        chain_ids = list(map(_RID, nodes))
+        first_pos: dict[str, int] = dict(zip(reversed(chain_ids), range(n, 0, -1)))
+        self.first_pos = first_pos
+
+        # Classify replies: on the main chain, or not.
+        lens = list(map(_SLEN, replies))
+        on = list(map(eq, map(digest_at.__getitem__, lens), map(_SDIGEST, replies)))
+        rids = list(map(_RID, replies))
+        rpos = list(map(first_pos.get, rids, repeat(0)))  # 0: not on the main chain
+        self.answered = set(rids)
+        witness_cache: list[Any] = []
+
+        def witness(p: int) -> Observed:
+            """The shortest observed chain state with at least ``p`` requests."""
+            if not witness_cache:
+                idx = list(compress(range(len(replies)), on))
+                idx.reverse()  # so that the first reply of each length wins
+                at = dict(zip(map(lens.__getitem__, idx), map(replies.__getitem__, idx)))
+                witness_cache.append(at)
+                witness_cache.append(sorted(at))
+            at, ls = witness_cache
+            return at[ls[bisect_left(ls, p)]]
+
+        # Along the main chain: duplicates, invented requests.
+        if len(first_pos) != n:
+            for p, rid in enumerate(chain_ids, 1):
+                q = first_pos[rid]
+                if q != p:
+                    reports.add("no_duplicate", (0, p, rid),
+                                lambda rid=rid, q=q, p=p: _dup_violation(witness(p), rid, q, p))
+        if not self.invoked.issuperset(chain_ids):
+            for p, nd in enumerate(nodes, 1):
+                r = nd.request
+                if first_pos[r.id] == p and not self.sent(r):
+                    self.invented.add(r.id)
+                    reports.add("only_sent_requests", (0, p, r.id),
+                                lambda r=r, p=p: _invented_violation(
+                                    witness(p), r, p, self.never_sent(r)))
+
+        # client_order: along each client's invocations, chain positions increase.
+        clients = list(map(_CLIENT, self.firsts))
+        last = dict.fromkeys(clients, 0)  # client -> latest chain position so far
+        for c, p in zip(clients, map(first_pos.get, map(_RID, self.firsts), repeat(0))):
+            if p:
+                q = last[c]
+                if p < q:  # invoked after the request at q, but executed before it
+                    reports.add("client_order", (q, p),
+                                lambda p=p, q=q: _order_violation(
+                                    witness(q), self.first_inv()[chain_ids[q - 1]], q,
+                                    self.first_inv()[chain_ids[p - 1]], p))
+                else:
+                    last[c] = p
+
+        # reply_contains_request on the chain: 0 < position <= length.
+        if 0 in rpos or not all(map(le, rpos, lens)):
+            checked: set[tuple[str, int]] = set()
+            for i, o in enumerate(replies):
+                if on[i] and not 0 < rpos[i] <= lens[i] and (rids[i], lens[i]) not in checked:
+                    checked.add((rids[i], lens[i]))
+                    reports.add("reply_contains_request", _reply_key(o),
+                                lambda o=o: _missing_violation(o))
+
+        if not all(on):
+            self.check_off_chain([replies[i] for i in compress(range(len(replies)),
+                                                               map(not_, on))],
+                                 n, digest_at, witness)
+
+        # real_time: sweep invocations and replies in (time, pos) order; best[j] is
+        # the latest chain position among the requests of the first j replies. A
+        # reply at the same (time, pos) as an invocation does not precede it.
+        best = list(accumulate(rpos, max, initial=0))
+        rkeys = list(map(_TIME_POS, replies))
+        nr = len(rkeys)
+        j = 0
+        for inv, k, pb in zip(self.invs, map(_TIME_POS, self.invs),
+                              map(first_pos.get, map(_RID, self.invs), repeat(0))):
+            while j < nr and rkeys[j] < k:
+                j += 1
+            if 0 < pb < best[j]:
+                pa = best[j]
+                a = replies[rpos.index(pa, 0, j)]
+                reports.add("real_time", _inv_key(inv),
+                            lambda inv=inv, a=a, pa=pa, pb=pb: _real_time_violation(
+                                a, pa, inv, pb, witness(pa)))
+
+    def check_off_chain(self, off: list[Observed], n: int, digest_at: list[int],
+                        witness: Callable[[int], Observed]) -> None:
+        """Replies off the main chain: prefix_chain, and their contents as far as
+        a walk over the states' nodes off the main chain (each walked once) goes."""
+        reports = self.reports
+        first_pos = self.first_pos
+        off_chain: dict[State, list[Observed]] = {}
+        for o in off:
+            lst = off_chain.get(o.state)
+            if lst is None:
+                off_chain[o.state] = [o]
+            else:
+                lst.append(o)
+
+        # Where each state leaves the main chain; the nodes off it form a forest.
+        fork_of: dict[State, int] = {}
+        children: dict[State, list[State]] = {}
+        roots: list[State] = []
+        for s in off_chain:
+            path: list[State] = []
+            node: Optional[State] = s
+            while True:
+                if node is None:
+                    k = 0
+                    break
+                ln = node.length
+                if ln <= n and digest_at[ln] == node.digest:
+                    k = ln
+                    break
+                known = fork_of.get(node)
+                if known is not None:
+                    k = known
+                    break
+                if node.request is None:
+                    raise ValueError(f"malformed state: length {ln} but no request")
+                path.append(node)
+                node = node.parent
+            for j, m in enumerate(path):
+                fork_of[m] = k
+                children[m] = []
+                if j > 0:
+                    children[m].append(path[j - 1])
+            if path:
+                if node is not None and node in children:
+                    children[node].append(path[-1])
+                else:
+                    roots.append(path[-1])
+
+        # prefix_chain: each off-chain state against the shortest chain reply that
+        # is not its prefix (the smallest conflicting pair), smallest pairs first.
+        for s, seen in off_chain.items():
+            partner = witness(fork_of[s] + 1)
+            o = seen[0]
+            key = (max(s.length, partner.state.length), s.length + partner.state.length,
+                   _reply_key(min(o, partner, key=_reply_key)))
+            reports.add("prefix_chain", key,
+                        lambda o=o, partner=partner: _fork_violation(o, partner))
+
+        # Contents: one depth-first walk over the forest, keeping the requests on
+        # the current path (request id -> its first length on the path).
+        on_path: dict[str, int] = {}
+        pending: list[tuple[str, tuple]] = []  # found on the path, awaiting a reply to name
+        checked: set[tuple[str, State]] = set()
+        stack: list[tuple[State, bool]] = [(r, False) for r in reversed(roots)]
+        while stack:
+            nd, leaving = stack.pop()
+            r = nd.request
+            if r is None:
+                continue
+            rid = r.id
+            if leaving:
+                if on_path.get(rid) == nd.length:
+                    del on_path[rid]
+                continue
+            k = fork_of[nd]
+            q = on_path.get(rid)
+            if q is None:
+                fp = first_pos.get(rid, _INF)
+                if fp <= k:
+                    q = fp
+            if q is not None:
+                pending.append(("dup", (rid, q, nd.length)))
+            else:
+                on_path[rid] = nd.length
+                if not self.sent(r) and rid not in self.invented:
+                    self.invented.add(rid)
+                    pending.append(("inv", (r, nd.length)))
+            seen = off_chain.get(nd)
+            if seen:
+                # Every node lies below some reply's state: the first one met names
+                # what was found on its path.
+                for what, args in pending:
+                    self.report_pending(what, args, seen[0])
+                pending.clear()
+                for o in seen:
+                    m = o.request.id
+                    if m in on_path or first_pos.get(m, _INF) <= k or (m, nd) in checked:
+                        continue
+                    checked.add((m, nd))
+                    reports.add("reply_contains_request", _reply_key(o),
+                                lambda o=o: _missing_violation(o))
+            stack.append((nd, True))
+            for c in reversed(children[nd]):
+                stack.append((c, False))
+
+    def report_pending(self, what: str, args: tuple, o: Observed) -> None:
+        if what == "dup":
+            rid, q, p = args
+            self.reports.add("no_duplicate", (1,) + _reply_key(o) + (p,),
+                             lambda: _dup_violation(o, rid, q, p))
+        else:
+            r, p = args
+            self.reports.add("only_sent_requests", (1,) + _reply_key(o) + (p,),
+                             lambda: _invented_violation(o, r, p, self.never_sent(r)))
+
+    # -- safety among replicas
+
+    def check_executions(self) -> None:
+        execs = self.execs
+        if not execs:
+            return
+        reports = self.reports
+        if not self.invoked.issuperset(map(_RID, execs)):
+            for e in execs:
+                rid = e.request.id
+                if not self.sent(e.request) and rid not in self.invented:
+                    self.invented.add(rid)
+                    reports.add("only_sent_requests", (2,) + _exec_key(e),
+                                lambda e=e: Violation(
+                                    "only_sent_requests",
+                                    f"{e.replica} executed {e.request.id} as request"
+                                    f" {e.state.length} at t={e.time:g}, but"
+                                    f" {self.never_sent(e.request)}",
+                                    (), (e.pos,), latent=True))
+        at = list(map(_EXEC_AT, execs))
+        if len(set(at)) == len(set(map(itemgetter(0), at))):
+            return  # one (request, state) per position
+        first_at: dict[int, Execution] = {}
+        pairs: set[tuple[str, str]] = set()  # replica pairs already reported
+        for e, (p, rid, digest) in zip(execs, at):
+            f = first_at.get(p)
+            if f is None:
+                first_at[p] = e
+                continue
+            if f.request.id == rid and f.state.digest == digest:
+                continue
+            pair = (f.replica, e.replica)
+            if pair in pairs:
+                continue  # one report per pair: later positions differ as a consequence
+            pairs.add(pair)
+            reports.add("replica_agreement", _exec_key(e),
+                        lambda f=f, e=e: _agreement_violation(f, e))
+
+    # -- liveness
+
+    def check_liveness(self) -> None:
+        final = self.history.final
+        if final is None or not final.settled:
+            return
+        answered = self.answered
+        reach: dict[str, list[str]] = {}
+        for inv in self.invs:
+            if inv.request.id in answered:
+                continue
+            c = inv.client
+            servers = reach.get(c)
+            if servers is None:
+                servers = reach[c] = final.reachable_servers(c)
+            if len(servers) >= final.quorum:
+                self.reports.add("liveness", _inv_key(inv),
+                                 lambda inv=inv, servers=servers: _liveness_violation(
+                                     inv, servers, final))
+
+        if not final.catch_up:
+            return
+        last: dict[str, Execution] = dict(zip(map(_REPLICA, self.execs), self.execs))
+        up = [s for s in final.servers if s in final.up]
+
+        def done(s: str) -> int:
+            e = last.get(s)
+            return 0 if e is None else e.state.length
+
+        for r in up:
+            ahead: Optional[str] = None
+            for s in up:
+                if s != r and done(s) > done(r) and final.connected(r, s):
+                    if ahead is None or done(s) > done(ahead):
+                        ahead = s
+            if ahead is None:
+                continue
+            pos = tuple(last[x].pos for x in (r, ahead) if x in last)
+            self.reports.add("replica_progress", (final.servers.index(r),),
+                             lambda r=r, ahead=ahead, pos=pos: Violation(
+                                 "replica_progress",
+                                 f"{r} is up and connected to {ahead} but executed {done(r)}"
+                                 f" requests while {ahead} executed {done(ahead)}",
+                                 (), pos))
+
+
+def _chain(top: State) -> list[State]:
+    """The nodes of ``top``'s chain, oldest first (the empty state left out)."""
+    nodes: list[State] = []
+    node: Optional[State] = top
+    while node is not None and node.request is not None:
+        nodes.append(node)
+        node = node.parent
+    nodes.reverse()
+    for k in (0, len(nodes) - 1) if nodes else ():
+        if nodes[k].length != k + 1:
+            raise ValueError(f"malformed state chain: node {k + 1} has length {nodes[k].length}")
+    if node is not None and (node.length, node.digest) != (0, 0):
+        raise ValueError("malformed state chain: it does not start from the empty state")
+    return nodes
+
+
+def _fork_violation(a: Observed, b: Observed) -> Violation:
+    if _reply_key(b) < _reply_key(a):
+        a, b = b, a
+    return Violation(
+        "prefix_chain",
+        f"{_describe(a)} but {_describe(b)}: neither state is a prefix of the other",
+        (a, b), (a.pos, b.pos))
+
+
+def _missing_violation(o: Observed) -> Violation:
+    return Violation(
+        "reply_contains_request",
+        f"{_describe(o)}, but that state does not contain {o.request.id}",
+        (o,), (o.pos,))
+
+
+def _dup_violation(o: Observed, rid: str, q: int, p: int) -> Violation:
+    return Violation(
+        "no_duplicate",
+        f"{_describe(o)}, in which {rid} was executed twice: as request {q} and as request {p}",
+        (o,), (o.pos,))
+
+
+def _invented_violation(o: Observed, r: Request, p: int, why: str) -> Violation:
+    return Violation(
+        "only_sent_requests",
+        f"{_describe(o)}, whose request {p} is {r.id}, but {why}",
+        (o,), (o.pos,))
+
+
+def _order_violation(o: Observed, inv: Invocation, p: int, later: Invocation, q: int) -> Violation:
+    return Violation(
+        "client_order",
+        f"{inv.client} invoked {inv.request.id} (t={inv.time:g}) before {later.request.id}"
+        f" (t={later.time:g}), but {_describe(o)}, which executed {later.request.id}"
+        f" as request {q} and {inv.request.id} as request {p}",
+        (o,), (inv.pos, later.pos, o.pos))
+
+
+def _real_time_violation(a: Observed, pa: int, inv: Invocation, pb: int, o: Observed) -> Violation:
+    return Violation(
+        "real_time",
+        f"{a.request.id} was answered before {inv.client} invoked {inv.request.id} at"
+        f" t={inv.time:g} ({_describe(a)}), but {_describe(o)}, which executed"
+        f" {inv.request.id} as request {pb} before {a.request.id} as request {pa}",
+        (a, o) if o is not a else (a,),
+        (a.pos, inv.pos, o.pos))
+
+
+def _agreement_violation(f: Execution, e: Execution) -> Violation:
+    p = e.state.length
+    other = "later executed" if f.replica == e.replica else "executed"
+    if f.request.id != e.request.id:
+        detail = (f"{f.replica} executed {f.request.id} as request {p} at t={f.time:g},"
+                  f" but {e.replica} {other} {e.request.id} as request {p} at t={e.time:g}")
+    elif f.replica == e.replica:
+        detail = (f"{f.replica} executed {e.request.id} as request {p} twice, in different"
+                  f" states: <{_label(f.state)}> at t={f.time:g} and <{_label(e.state)}>"
+                  f" at t={e.time:g}")
+    else:
+        detail = (f"{f.replica} and {e.replica} both executed {e.request.id} as request {p},"
+                  f" but in different states: <{_label(f.state)}> at t={f.time:g}"
+                  f" against <{_label(e.state)}> at t={e.time:g}")
+    return Violation("replica_agreement", detail, (), (f.pos, e.pos), latent=True)
+
+
+def _liveness_violation(inv: Invocation, servers: list[str], final: Any) -> Violation:
+    return Violation(
+        "liveness",
+        f"{inv.request.id}, invoked by {inv.client} at t={inv.time:g}, never got a reply,"
+        f" although {', '.join(servers)} {'was' if len(servers) == 1 else 'were'} up and"
+        f" reachable from {inv.client} at the end (t={final.end_time:g}; quorum {final.quorum})",
+        (), (inv.pos,))

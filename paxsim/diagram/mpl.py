@@ -59,7 +59,7 @@ def figure(d: Diagram):
 
         # partition bands (behind everything)
         for k, b in enumerate(d.bands):
-            ax.add_patch(Rectangle((4, b.y0), d.width - 8, b.y1 - b.y0, fc=BAND, ec="none", alpha=0.22,
+            ax.add_artist(Rectangle((4, b.y0), d.width - 8, b.y1 - b.y0, fc=BAND, ec="none", alpha=0.22,
                                    zorder=0, gid=f"partition-{k}"))
         # time axis
         for y, t in d.ticks:
@@ -72,7 +72,7 @@ def figure(d: Diagram):
         for lane in d.lanes:
             w = max(text_width(lane.name, FONT + 1) + 10.0, 28.0)
             fc = "#e8eef6" if lane.kind == "server" else "#eef6e8"
-            ax.add_patch(Rectangle((lane.x - w / 2, HEADER_Y), w, HEADER_H, fc=fc, ec=LANE, lw=0.8, zorder=3))
+            ax.add_artist(Rectangle((lane.x - w / 2, HEADER_Y), w, HEADER_H, fc=fc, ec=LANE, lw=0.8, zorder=3))
             ax.text(lane.x, HEADER_Y + HEADER_H / 2, lane.name, ha="center", va="center", fontsize=FONT + 1,
                     weight="bold", color=INK, zorder=4, gid=f"lane-{lane.name}")
             for y0, y1 in lane.segments:
@@ -88,13 +88,13 @@ def figure(d: Diagram):
             p = FancyArrowPatch((a.x0, a.y0), (a.x1, a.y1), arrowstyle=style, mutation_scale=7, color=color,
                                 lw=lw, linestyle=ls, shrinkA=0, shrinkB=0, zorder=2,
                                 gid=f"msg-{a.i}" + ("-warn" if a.warn else ""))
-            ax.add_patch(p)
+            ax.add_artist(p)
             if a.lost:
                 ax.plot([a.x1], [a.y1], marker="x", ms=7, mew=1.8, color=LOST, zorder=5, gid=f"lost-{a.i}")
         # execution boxes
         for b in d.boxes:
             x0, y0, x1, y1 = b.rect
-            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fc="#ffe0d6" if b.warn else BOX_FC,
+            ax.add_artist(Rectangle((x0, y0), x1 - x0, y1 - y0, fc="#ffe0d6" if b.warn else BOX_FC,
                                    ec=WARNC if b.warn else INK, lw=1.2 if b.warn else 0.8, zorder=6,
                                    gid=f"exec-{b.i}"))
             ax.text(b.x, y0 + (y1 - y0) / 2, b.label, ha="center", va="center", zorder=7, color=INK, **txt)

@@ -90,6 +90,20 @@ CATCH_UP_BATCH = 256
 # ------------------------------------------------------------ extra messages ---
 
 @dataclass(frozen=True, slots=True)
+class Nack(Message):
+    """``<NACK, r>``: I promised round ``r``; your prepare or accept was ignored."""
+
+    kind: ClassVar[str] = "NACK"
+    rnd: Any
+
+    def label(self) -> str:
+        return f"<NACK, {self.rnd}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"rnd": self.rnd}
+
+
+@dataclass(frozen=True, slots=True)
 class CatchUp(Message):
     """``<CATCHUP, j>``: send me the values chosen from slot ``j`` on."""
 
@@ -221,6 +235,7 @@ class Paxos(Replica):
         self.det = Detector(self.peers, self.suspect_after, self.hb_every)
         self.last = self.det.last
         self.leader: Optional[ProcessId] = None  # whom I follow (or myself when leading)
+        self.leader_seen = 0.0       # when it last acted as leader (or candidate) towards me
         self.max_seen = 0
         self.next_try = 0.0
         self.busy = False            # sent something to every peer since the last heartbeat tick
@@ -254,6 +269,7 @@ class Paxos(Replica):
     # ---- lifecycle ------------------------------------------------------------------
     def on_start(self, now: float) -> list[Effect]:
         self.det.last = self.last = {p: now for p in self.peers}
+        self.leader_seen = now
         out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
         first = self.servers[0]
         if self.implicit_first_leader:
@@ -300,6 +316,11 @@ class Paxos(Replica):
             return self._on_prepare(now, src, msg)
         if t is Promise:
             return self._on_promise(now, src, msg)
+        if t is Nack:
+            r = self.decode(msg.rnd)
+            if r > self.max_seen:
+                self._see(now, r)
+            return []
         if t is CatchUp:
             return self._on_catch_up(src, msg)
         if t is Chosen:
@@ -311,8 +332,7 @@ class Paxos(Replica):
             # One timer does both jobs: heartbeats out, then a look at the leader.
             out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
             if self.ldr.phase == 2 or not self.busy or not self.learn_to_all:
-                hb = Heartbeat(self.label(self.acc.promised) if self.acc.promised else None,
-                               self.lrn.next_exec - 1)
+                hb = Heartbeat(self.ldr.label if self.ldr.phase == 2 else None, self.lrn.next_exec - 1)
                 for p in self.peers:
                     out.append(Send(p, hb))
             self.busy = False
@@ -337,7 +357,7 @@ class Paxos(Replica):
                         out.append(Send(p, prep))
             return
         leader = self.leader
-        if leader is not None and leader != self.pid and now - self.last[leader] < self.suspect_after:
+        if leader is not None and leader != self.pid and now - self.leader_seen < self.suspect_after:
             return  # the leader I follow looks alive
         if now < self.next_try:
             return
@@ -384,7 +404,7 @@ class Paxos(Replica):
         owner = self.owner(r)
         if owner != self.pid:
             self.leader = owner
-            self.last[owner] = now   # give the new leader a full timeout
+            self.leader_seen = now   # give the new leader a full timeout
         else:
             self.leader = None       # my own old round (from before a crash): nobody leads
         return []
@@ -394,13 +414,17 @@ class Paxos(Replica):
         r = self.decode(msg.rnd)
         acc = self.acc
         if r < acc.promised or (r == acc.promised and self.owner(r) != src):
-            return []  # promised a higher round (or this round to its owner only)
+            # promised a higher round (or this round to its owner only): say so
+            return [Send(src, Nack(self.label(acc.promised)))]
         out: list[Effect] = []
         if r > acc.promised:
             acc.promised = r
             out.append(Persist("promised", r))
         if r > self.max_seen:
             self._see(now, r)
+        if self.ldr.phase == 0:
+            self.leader = src        # a promise is a vote of confidence: a full timeout
+            self.leader_seen = now
         if self.promise_rounds:
             report = tuple(Accepted(s, v, self.label(vr)) for s, (vr, v) in sorted(acc.accepted.items()))
         else:
@@ -413,10 +437,11 @@ class Paxos(Replica):
         r = self.rank_of[raw] if self.ids else raw
         acc = self.acc
         if r < acc.promised:
-            return []  # an old leader's accept: ignored (it learns of the new round from heartbeats)
+            return [Send(src, Nack(self.label(acc.promised)))]  # an old leader's accept
         out: list[Effect] = []
         if r > self.max_seen:
             self._see(now, r)
+        self.leader_seen = now
         if r > acc.promised:
             acc.promised = r
             out.append(Persist("promised", r))
@@ -627,13 +652,12 @@ class Paxos(Replica):
 
     # ---- heartbeats and catching up ----------------------------------------------------------
     def _on_heartbeat(self, now: float, src: ProcessId, msg: Heartbeat) -> list[Effect]:
-        r = self.decode(msg.rnd)
+        r = self.decode(msg.rnd)   # the round src leads, 0 if it does not lead
         if r > self.max_seen:
             self._see(now, r)
-        elif r and r == self.max_seen and self.leader is None and self.ldr.phase == 0:
-            owner = self.owner(r)
-            if owner != self.pid:
-                self.leader = owner
+        elif r and r == self.max_seen and self.ldr.phase == 0:
+            self.leader = src
+            self.leader_seen = now
         lrn = self.lrn
         upto = msg.upto
         L = self.ldr
@@ -694,4 +718,4 @@ class PaxosPromiseWithoutRound(Paxos):
     promise_rounds = False
 
 
-__all__ = ["Acceptor", "CatchUp", "Chosen", "Leader", "Learner", "NOOP", "Paxos", "PaxosPromiseWithoutRound"]
+__all__ = ["Acceptor", "CatchUp", "Chosen", "Leader", "Learner", "NOOP", "Nack", "Paxos", "PaxosPromiseWithoutRound"]

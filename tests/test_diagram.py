@@ -185,15 +185,15 @@ def faulty():
 
 
 def test_text_shows_lost_message_and_crash(drawn):
-    name = "fig05" if "fig05" in drawn else "fig02"
-    f = drawn[name]
+    f = drawn["fig05"]           # Fig. 5: <ACC, m1, 1> is lost, then S1 crashes
     out = as_text(f.diagram)
     lines = out.splitlines()
     assert lines[0].split()[1:] == [l.name for l in f.diagram.lanes]
-    if name == "fig05":
-        assert any("x" in l and "lost: targeted" in l and "<ACC, m1, 1>" in l for l in lines)
-        assert any(" X " in l and "S1 crashes" in l for l in lines)
-        assert "prefix_chain" in out and "!! conflicting reply" in out
+    assert any("x" in l and "lost: targeted" in l and "<ACC, m1, 1>" in l for l in lines)
+    crash = next(k for k, l in enumerate(lines) if " X " in l and "S1 crashes" in l)
+    col = lines[crash].index(" X ") + 1
+    assert all(len(l) <= col or l[col] != "|" for l in lines[crash + 1:])    # S1's timeline ends there
+    assert "prefix_chain" in out and "!! conflicting reply" in out
 
 
 def test_text_of_a_faulty_run(faulty):
@@ -310,7 +310,7 @@ def test_run_draws_one_scenario(tmp_path, capsys):
 
 def test_figures_svg_dir(tmp_path, capsys):
     assert cli_main(["figures", "--svg", str(tmp_path)]) == 0
-    assert sorted(os.listdir(tmp_path)) == sorted(f"{p.stem}.svg" for p in FIGURES)
+    assert sorted(os.listdir(tmp_path)) == sorted(f"{p.stem}.svg" for p in figure_files(SCENARIO_DIR))
     for p in tmp_path.iterdir():
         ET.parse(p)
     assert cli_main(["figures", "--svg", str(tmp_path / "none")]) == 2

@@ -202,6 +202,8 @@ def as_records(source: Any) -> list[dict[str, Any]]:
     for n, r in enumerate(recs):
         if not isinstance(r, dict) or "ev" not in r or "t" not in r:
             raise DiagramError(f"record {n} is not a trace record (needs 'ev' and 't'): {r!r:.80}")
+        if "i" not in r:
+            recs[n] = {**r, "i": n}
     return recs
 
 
@@ -506,9 +508,10 @@ def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from:
             # half way along its last hop (so it never ends on a lane it passes over)
             t1 = t0 + nominal(s["src"], s["dst"])
             yfull = axis.y(t1)
-            frac = 0.5
+            # (a little short of half way, so two messages lost in opposite directions do not share a cross)
+            frac = 0.44
             if abs(b.x - a.x) > spacing * 1.5:
-                frac = 1.0 - (spacing / 2) / abs(b.x - a.x)
+                frac = 1.0 - (spacing * 0.56) / abs(b.x - a.x)
             x1 = a.x + (b.x - a.x) * frac
             y1 = y0 + (yfull - y0) * frac
         else:

@@ -271,3 +271,44 @@ def test_other_files_are_refused(tmp_path):
     bad.write_text("hello, this is not sqlite" * 100)
     with pytest.raises(Exception, match="not a paxsim results database"):
         ResultsDB(str(bad))
+
+
+def test_a_killed_worker_stops_the_sweep_and_a_rerun_completes_it(tmp_path, monkeypatch):
+    import multiprocessing
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.fail("this test patches the worker function before the pool forks")
+    db = str(tmp_path / "r.sqlite")
+    exp = small()
+    real = runner_mod.run_one
+
+    def dies_on_seed_2(experiment, cfg, seed):
+        if seed == 2 and cfg.protocol == "uncoordinated" and cfg.servers == 2:
+            os._exit(9)   # the worker process dies (as if killed)
+        return real(experiment, cfg, seed)
+
+    monkeypatch.setattr(runner_mod, "run_one", dies_on_seed_2)
+    with pytest.raises(runner_mod.SweepAborted, match="a worker process died"):
+        run_sweep(exp, db, workers=2, progress=False)
+    saved = read_rows(db)
+    assert len(saved) < 36
+    assert not [r for r in saved if r["seed"] == 2 and r["protocol"] == "uncoordinated" and r["servers"] == 2]
+    monkeypatch.setattr(runner_mod, "run_one", real)
+    stats = run_sweep(exp, db, workers=2, progress=False)
+    assert stats.skipped == len(saved) and stats.ran == 36 - len(saved)
+    assert len(read_rows(db)) == 36
+
+
+def test_progress_bar_and_plain_lines():
+    import io
+
+    plain = io.StringIO()
+    p = runner_mod.Progress("exp", 10, 4, enabled=False, stream=plain)
+    p.advance(6)
+    p.close()
+    assert plain.getvalue().startswith("exp: 10/10 runs")
+    fancy = io.StringIO()
+    p = runner_mod.Progress("exp", 10, 4, enabled=True, stream=fancy)
+    p.advance(3)
+    p.close()
+    assert "exp" in fancy.getvalue() and "7/10" in fancy.getvalue()

@@ -168,7 +168,9 @@ def _sweep(exp, db_path, tasks, t0, workers, client, progress, on_rows, log) -> 
     with ResultsDB(db_path) as db:
         db.save_experiment(exp.name, exp.to_json())
         done = db.done(exp.name)
-        todo = [(cfg.to_json(), seed) for cfg, seed in tasks if (cfg.key(), seed) not in done]
+        as_json = {cfg: cfg.to_json() for cfg in dict.fromkeys(cfg for cfg, _ in tasks)}  # one dict per config
+        keys = {cfg: cfg.key() for cfg in as_json}
+        todo = [(as_json[cfg], seed) for cfg, seed in tasks if (keys[cfg], seed) not in done]
         stats = SweepStats(exp.name, len(tasks), len(tasks) - len(todo), notes=tuple(exp.skipped))
         for note in exp.skipped:
             print(f"note: left out {note}", file=log)

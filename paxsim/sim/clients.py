@@ -64,9 +64,9 @@ class Client:
         now = self.env.now
         if attempt == 0:
             self.sent_at = now
-            pos = -1
+            pos = self.net.position()
             if self.trace is not None:
-                pos = self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
+                self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
             self.history.invocations.append(Invocation(now, self.pid, request, pos))
             self.metrics.invoked(now)
         else:
@@ -88,8 +88,9 @@ class Client:
         if type(msg) is not ClientReply:
             return
         now = self.env.now
-        self.history.replies.append(Observed(now, self.pid, msg.request, msg.state, src,
-                                             len(self.trace.events) - 1 if self.trace is not None else -1))
+        # the deliver event of this reply is the last trace event; without a trace, a counter
+        pos = len(self.trace.events) - 1 if self.trace is not None else self.net.position()
+        self.history.replies.append(Observed(now, self.pid, msg.request, msg.state, src, pos))
         req = msg.request
         if req is self.current or (self.current is not None and req.id == self.current.id):
             if self.mode == "one":
@@ -169,8 +170,13 @@ class ClientMetrics:
         self.pending -= 1
         self.latencies.append(latency)
         since = self._since
-        if since is not None:
-            self._gap(now - since)
+        if since is not None:  # _gap, inlined: this runs once per completed request
+            gap = now - since
+            if gap > self.max_gap:
+                self.max_gap = gap
+            if gap > self.threshold:
+                self.unavailable += gap
+                self.outages += 1
         self._since = now if self.pending else None
 
     def close(self, now: float) -> None:

@@ -106,7 +106,12 @@ class State:
     def label(self, limit: int = 12) -> str:
         """Tutorial notation: ``s^12`` for m1 then m2; ``s^()`` for the empty state."""
         if self.length > limit:
-            last = self.requests()[-3:]
+            last = []
+            node: Optional[State] = self
+            while node is not None and node.request is not None and len(last) < 3:
+                last.append(node.request)
+                node = node.parent
+            last.reverse()
             return f"s^(…{self.length - 3} more,{','.join(r.id for r in last)})"
         ids = [r.id for r in self.requests()]
         if not ids:

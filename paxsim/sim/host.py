@@ -101,11 +101,11 @@ class Host:
                 net.send(pid, req.client, ClientReply(req, e.state))
             elif t is Execute:
                 self.executed += 1
-                pos = -1
                 now = self.env._now
+                pos = net.position()
                 if self.trace is not None:
-                    pos = self.trace.add(now, T.EXECUTE, pid,
-                                         info={"m": e.request.id, "state": e.state.label(), "len": e.state.length})
+                    self.trace.add(now, T.EXECUTE, pid,
+                                   info={"m": e.request.id, "state": e.state.label(), "len": e.state.length})
                 self.history.executions.append(Execution(now, pid, e.request, e.state, pos))
             elif t is CancelTimer:
                 self.timers.pop(e.name, None)

@@ -151,6 +151,7 @@ class Network:
         self.on_receive: list[Targeted] = []
         self.crash: Callable[[ProcessId], None] = lambda pid: None
         self.next_mid = 0
+        self.ticks = 0  # history positions when no trace is kept
         # streaming counters, by message kind
         self.sent: dict[str, int] = defaultdict(int)
         self.delivered: dict[str, int] = defaultdict(int)
@@ -192,6 +193,14 @@ class Network:
         ga = g.get(a)
         gb = g.get(b)
         return ga is None or gb is None or ga == gb
+
+    def position(self) -> int:
+        """A position for a history record: the next trace index, or a counter when
+        no trace is kept. Always increasing, so records of one instant keep their order."""
+        if self.trace is not None:
+            return len(self.trace.events)
+        self.ticks += 1
+        return self.ticks
 
     # ---- the hot path -----------------------------------------------------------------
     def send(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:

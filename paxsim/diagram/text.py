@@ -25,6 +25,7 @@ def render(d: Diagram, *, max_width: int = 26) -> str:
                   [len(b.label) + 2 for b in d.boxes] + [len(l.name) for l in lanes] + [4])
     sp = max(10, min(longest + 6, max_width))
     col = {l.name: TIME_W + 2 + k * sp + sp // 2 for k, l in enumerate(lanes)}
+    xs = {l.name: l.x for l in lanes}
     width = TIME_W + 2 + sp * len(lanes)
     alive = {l.name: bool(l.segments) and l.segments[0][0] <= TOP for l in lanes}
     parted = any(b.y0 <= TOP for b in d.bands)
@@ -50,7 +51,7 @@ def render(d: Diagram, *, max_width: int = 26) -> str:
         row = base()
         note = ""
         if kind == "arrow":
-            note = _arrow(row, obj, col)
+            note = _arrow(row, obj, col, xs)
         elif kind == "box":
             s = f"[{obj.label}]"
             _put(row, col[obj.lane] - len(s) // 2, s)
@@ -99,7 +100,7 @@ def _banner(width: int, text: str) -> list[str]:
     return row
 
 
-def _arrow(row: list[str], a: Arrow, col: dict[str, int]) -> str:
+def _arrow(row: list[str], a: Arrow, col: dict[str, int], xs: dict[str, float]) -> str:
     c0, c1 = col[a.src], col[a.dst]
     label = a.label + (" dup" if a.dup else "")
     shaft = "=" if a.warn else "-"
@@ -108,8 +109,12 @@ def _arrow(row: list[str], a: Arrow, col: dict[str, int]) -> str:
         _put(row, c0 + 1, "<-'" + " " + label)
         return ""
     step = 1 if c1 > c0 else -1
-    if a.lost and a.midway:
-        end = (c0 + c1) // 2
+    if a.lost and a.midway:      # where the drawing puts the cross, in columns
+        x_src, x_dst = xs[a.src], xs[a.dst]
+        frac = (a.x1 - x_src) / (x_dst - x_src) if x_dst != x_src else 0.5
+        end = c0 + int(round(frac * (c1 - c0)))
+        if end in col.values() and end != c0:
+            end -= step
     elif a.lost:
         end = c1 - step * 2
     else:
@@ -131,9 +136,9 @@ def _arrow(row: list[str], a: Arrow, col: dict[str, int]) -> str:
     else:
         notes.insert(0, f"{a.src}->{a.dst} {label}")
     if a.clipped_start:
-        notes.append(f"sent at {a.t0:g}, before the window")
+        notes.append(f"sent at {a.t0:.3f}, before the window")
     if a.clipped_end:
-        notes.append(f"sent at {a.t0:g}, arrives after the window")
+        notes.append(f"sent at {a.t0:.3f}, arrives after the window")
     if a.warn:
         notes.append("!! conflicting reply")
     return ", ".join(notes)

@@ -70,7 +70,7 @@ def check_options(args, known: Optional[list[str]] = None) -> None:
 def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:
     """Build the diagram of ``source`` with the options in ``args``; write the files asked
     for and print the text rendering if asked (or if ``print_text``)."""
-    from ..diagram import DiagramError, build, save, text
+    from ..diagram import DiagramError, as_text, build, save
 
     only = None if args.only is None else args.only.split(",")
     try:
@@ -82,7 +82,7 @@ def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = N
     for fmt, path in wanted(args):
         save(d, path, fmt)
     if args.diagram_text if print_text is None else print_text:
-        print(text(d), end="")
+        print(as_text(d), end="")
 
 
 def read_records(path: str) -> list[dict[str, Any]]:

@@ -74,7 +74,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..types import (
-    Accept, Accepted, CancelTimer, ClientRequest, Effect, Heartbeat, Learn, Log, Message, Persist, Prepare,
+    Accept, Accepted, ClientRequest, Effect, Execute, Heartbeat, Learn, Log, Message, Persist, Prepare,
     ProcessId, Promise, Reply, Request, Send, SetTimer,
 )
 from .base import ParamError, Replica
@@ -514,8 +514,11 @@ class Paxos(Replica):
             if req is NOOP or req.client == "":
                 continue
             seen = done.get(req.id)
-            if seen is None:
-                out += svc.execute(req) if reply else svc.execute(req)[:1]
+            if seen is None:  # Service.execute, inlined (the hot path)
+                seen = svc.state = done[req.id] = svc.state.then(req)
+                out.append(Execute(req, seen))
+                if reply:
+                    out.append(Reply(req, seen))
             elif reply:
                 out.append(Reply(req, seen))
             L.proposed.pop(req.id, None)

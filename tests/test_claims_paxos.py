@@ -108,3 +108,14 @@ def test_fig12_promise_wrong_value_without_rounds_right_value_with_them():
     assert fixed.outcome == "SAFE"
     assert "S4->S3 <PROM, [(2, m2), (2, m1)], 3>" in labels(fixed)
     assert "S3->S4 <ACC, m2, 1, 3>" in labels(fixed)
+
+
+def test_bad_paxos_parameters_are_named(tmp_path):
+    from paxsim.scenario import ScenarioError
+
+    text = (SCENARIO_DIR / "fig12b.toml").read_text().replace('seed = 7', 'seed = 7\n\n[params]\nsuspect = 1.0')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    with pytest.raises(ScenarioError) as e:
+        load(bad)
+    assert e.value.key == "params.suspect" and "heartbeat" in e.value.problem

@@ -288,3 +288,24 @@ def test_single_and_even_numbers_of_servers():
     c4.deliver(kind="ACC", dst="S3")
     c4.deliver(kind="LRN", src="S3", dst="S1")
     assert c4.executed("S1") == ["m1"]
+
+
+def test_only_the_lowest_ranked_unsuspected_server_tries():
+    c = started(FIVE)
+    c.crash("S1")
+    c.crash("S2")
+    c.advance(5.0)
+    for s in ("S3", "S4", "S5"):               # heartbeats: S3, S4, S5 hear each other
+        c.fire(s, "heartbeat")
+    c.deliver_all()
+    c.advance(5.0)
+    for s in ("S3", "S4", "S5"):               # all suspect S1 (and S2) at the same moment
+        c.fire(s, "heartbeat")
+    assert sorted({e.src for e in c.pending(kind="PREP")}) == ["S3"]
+    c.deliver_all()
+    assert leaders(c)[-1] == ("S3", 3)
+    # a promise is a vote of confidence: S4 and S5 now wait a full timeout for S3
+    c.advance(4.0)
+    for s in ("S4", "S5"):
+        c.fire(s, "heartbeat")
+    assert c.pending(kind="PREP") == []

@@ -35,6 +35,9 @@ def write_atomic(path: str, write) -> None:
         raise UsageError(f"{path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".paxsim-", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a trace is an ordinary file
     try:
         write(tmp)
         os.replace(tmp, path)

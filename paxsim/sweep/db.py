@@ -19,7 +19,7 @@ import json
 import os
 import sqlite3
 import time
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Optional
 
 from ..cli import UsageError
 from ..metrics import BY_TYPE
@@ -39,7 +39,8 @@ METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("requests_sent", "INTEGER"), ("requests_completed", "INTEGER"),
     ("latency_mean", "REAL"), ("latency_p50", "REAL"), ("latency_p99", "REAL"), ("latency_max", "REAL"),
     ("messages_sent", "INTEGER"), ("messages_delivered", "INTEGER"), ("messages_dropped", "INTEGER"),
-    ("messages_duplicated", "INTEGER"), ("heartbeats", "INTEGER"), ("messages_per_request", "REAL"), ("throughput", "REAL"),
+    ("messages_duplicated", "INTEGER"), ("heartbeats", "INTEGER"), ("messages_per_request", "REAL"),
+    ("throughput", "REAL"),
     ("unavailable_time", "REAL"), ("outages", "INTEGER"), ("max_gap", "REAL"),
     ("leader_changes", "INTEGER"), ("end_time", "REAL"),
     ("outcome", "TEXT"), ("violations", "INTEGER"), ("violated", "TEXT"),
@@ -224,7 +225,3 @@ def to_dataframe(db: str, experiment: Optional[str] = None):
     columns, rows = flat_rows(read_rows(db, experiment))
     return pd.DataFrame(rows, columns=columns)
 
-
-def iter_keys(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str, int]]:
-    for r in rows:
-        yield (r["experiment"], r["config"], r["seed"])

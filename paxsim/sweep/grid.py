@@ -38,7 +38,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from ..cli import UsageError
 from ..protocols import ParamError, UnknownProtocol, load_protocol

@@ -17,7 +17,6 @@ finishes it. Rows are committed as they come (see :mod:`paxsim.sweep.db`).
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait

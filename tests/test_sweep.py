@@ -64,6 +64,8 @@ def test_flag_values_parse():
     ({"protocols": "uncoordinated", "workload": "2by3"}, "--workload: a workload is CLIENTSxREQUESTS"),
     ({"protocols": "uncoordinated", "delay": "2:1"}, "--delay: delay range high (1) is below low (2)"),
     ({"loss": "0"}, "--protocols: is required"),
+    ({"protocols": "uncoordinated", "servers": "3,,5"}, "--servers: empty value in '3,,5'"),
+    ({"protocols": "uncoordinated", "seeds": ""}, "--seeds: empty value"),
 ])
 def test_bad_flags_name_the_flag(flags, message):
     with pytest.raises(GridError) as info:

@@ -397,8 +397,11 @@ FLAGS = {"protocols": "--protocols", "servers": "--servers", "loss": "--loss", "
          "unavailability_threshold": "--threshold"}
 
 
-def _split(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip() != ""]
+def _split(flag: str, text: str) -> list[str]:
+    items = [x.strip() for x in text.split(",")]
+    if any(x == "" for x in items):
+        raise GridError(flag, "", f"empty value in {text!r} (give values separated by commas)")
+    return items
 
 
 def _from_flags(flags: dict[str, str]) -> dict[str, Any]:
@@ -411,13 +414,10 @@ def _from_flags(flags: dict[str, str]) -> dict[str, Any]:
             out[key] = parse(text)
             continue
         if key == "seeds":
-            items = _split(text)
+            items = _split(flag, text)
             out[key] = parse(items[0] if len(items) == 1 else items)
             continue
-        items = _split(text)
-        if not items:
-            raise GridError(flag, "", "needs at least one value")
-        out[key] = parse(items)
+        out[key] = parse(_split(flag, text))
     return out
 
 

@@ -53,6 +53,9 @@ def add_parser(sub) -> None:
                    help="processes searching independent seeds in parallel (default 1)")
     p.add_argument("--max-faults", type=int, default=5, metavar="F",
                    help="at most F faults per schedule (default %(default)s)")
+    p.add_argument("--improve", type=int, default=3, metavar="C",
+                   help="after a find, C more rounds of examples look for a schedule with fewer faults "
+                        "(default %(default)s)")
     p.add_argument("--events", type=int, default=40, metavar="N",
                    help="show at most N events of the replay (default %(default)s)")
     p.add_argument("--bench", action="store_true",
@@ -69,7 +72,8 @@ def check_args(args):
 
     for flag, value, low in (("--clients", args.clients, 1), ("--requests", args.requests, 1),
                              ("--workers", args.workers, 1), ("--max-faults", args.max_faults, 0),
-                             ("--seed", args.seed, 0), ("--events", args.events, 0)):
+                             ("--seed", args.seed, 0), ("--events", args.events, 0),
+                             ("--improve", args.improve, 0)):
         if value < low:
             raise UsageError(f"{flag}: must be at least {low}, got {value}")
     if args.clients > 26:
@@ -177,7 +181,7 @@ def main(args) -> int:
                         args.budget_examples is None, args.protocol)
     try:
         res = search(cfg, args.seed, budget_examples=args.budget_examples, budget_seconds=budget_seconds,
-                     workers=args.workers, progress=reporter)
+                     workers=args.workers, improve=args.improve, progress=reporter)
     finally:
         reporter.close()
     if res.found is None:

@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hseed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hseed, settings, target
 
 from ..driver import RunResult, run_scenario
 from ..scenario import from_dict
@@ -49,22 +49,34 @@ class FuzzConfig:
     max_faults: int = 5
     params: tuple = ()          # sorted (key, value) pairs: hashable, picklable
     chunk: int = 100            # hypothesis examples per chunk
+    settle: Optional[float] = None   # None: 30 when looking for safety only, else the scenario default
 
     def strategy(self):
+        settle = self.settle
+        if settle is None and not self.liveness:
+            settle = 30.0
         return scenarios(self.protocol, servers=self.servers, clients=self.clients, requests=self.requests,
-                         liveness=self.liveness, max_faults=self.max_faults, params=dict(self.params) or None)
+                         liveness=self.liveness, max_faults=self.max_faults, params=dict(self.params) or None,
+                         settle=settle)
 
     def fails(self, outcome: str) -> bool:
         return outcome == "UNSAFE" or outcome == ERROR or (self.liveness and outcome == "STUCK")
 
 
-def outcome_of(d: dict) -> tuple[str, str]:
-    """Run a scenario dict without a trace: (outcome, error text if it raised)."""
+def outcome_of(d: dict, observe: bool = False) -> tuple[str, str]:
+    """Run a scenario dict without a trace: (outcome, error text if it raised).
+    ``observe``: inside a hypothesis test, steer the search (``target``) towards
+    runs with more leader changes and crashes, where the deep bugs live."""
     sc = from_dict(d, source="<fuzz>")
     try:
-        return run_scenario(sc, record_trace=False).outcome, ""
+        r = run_scenario(sc, record_trace=False)
     except Exception as exc:  # a protocol bug is a finding too
         return ERROR, f"{type(exc).__name__}: {exc}"
+    if observe:
+        logs = r.world.net.logs
+        target(float(logs.get("leader", 0)), label="leader changes")
+        target(float(sum(h.crashes for h in r.world.hosts.values())), label="crashes")
+    return r.outcome, ""
 
 
 class _Found(Exception):
@@ -99,7 +111,7 @@ def run_chunk(cfg: FuzzConfig, seed: int, worker: int, k: int, max_examples: int
     first: list[float] = []
 
     @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
-              phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck),
+              phases=(Phase.generate, Phase.target, Phase.shrink), suppress_health_check=list(HealthCheck),
               verbosity=Verbosity.quiet, report_multiple_bugs=False, print_blob=False)
     @hseed(chunk_seed(seed, worker, k) if below is None else derive(seed, "smaller", below, k) % (2**32))
     @given(cfg.strategy())
@@ -108,7 +120,7 @@ def run_chunk(cfg: FuzzConfig, seed: int, worker: int, k: int, max_examples: int
         runs += 1
         if below is not None and schedule_size(d) >= below:
             return
-        outcome, error = outcome_of(d)
+        outcome, error = outcome_of(d, observe=True)
         if cfg.fails(outcome):
             if not first:
                 first.append(time.perf_counter() - t0)
@@ -161,8 +173,9 @@ def _candidates(d: dict):
         for k in ("drop", "delay", "crash_after_send", "crash_after_receive"):
             if k in f:
                 m = f[k]
+                keep = {"crash_after_send": "from", "crash_after_receive": "to"}.get(k)
                 for field_ in ("request", "to", "from"):
-                    if field_ in m and len(m) > 1:
+                    if field_ in m and len(m) > 1 and field_ != keep:
                         e = dict(d)
                         e["faults"] = faults[:i] + [{**f, k: {a: b for a, b in m.items() if a != field_}}] \
                             + faults[i + 1:]

@@ -30,6 +30,7 @@ not of the schedule.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 from typing import Optional, Sequence
 
@@ -59,6 +60,28 @@ DUPLICATE: tuple[float, ...] = (0.0, 0.1, 0.3)
 
 KINDS: tuple[str, ...] = ("ACC", "LRN", "REPLY", "PROM", "PREP", "REQ", "HB")
 """Message kinds a targeted fault can match; see :mod:`paxsim.types`."""
+
+
+@lru_cache(maxsize=64)
+def message_kinds(protocol) -> tuple[str, ...]:
+    """:data:`KINDS` and the kinds of the messages a protocol defines in its own
+    modules (e.g. Paxos's CATCHUP and CHOSEN), so targeted faults can hit them.
+    ``protocol``: a name (``"paxos"``, ``"module:Class"``) or a Replica class."""
+    import sys
+
+    from ..protocols import load_protocol
+    from ..types import Message
+
+    cls = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    extra: set[str] = set()
+    for base in cls.__mro__:
+        module = sys.modules.get(base.__module__)
+        for value in vars(module).values() if module is not None else ():
+            if isinstance(value, type) and issubclass(value, Message) and value is not Message:
+                kind = getattr(value, "kind", None)
+                if isinstance(kind, str) and kind not in KINDS:
+                    extra.add(kind)
+    return KINDS + tuple(sorted(extra))
 
 
 def server_names(n: int) -> tuple[str, ...]:
@@ -160,11 +183,11 @@ def splits(servers: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...
     """Every way to cut the servers in two non-empty sides, smallest first side first."""
     servers = tuple(servers)
     out = []
-    for k in range(1, len(servers)):
+    for k in range(1, len(servers) // 2 + 1):
         for side in combinations(servers, k):
             rest = tuple(s for s in servers if s not in side)
             if k * 2 == len(servers) and side > rest:
-                continue
+                continue  # the same cut, named from the other side
             out.append((side, rest))
     return out
 
@@ -198,7 +221,8 @@ def partitions(draw, servers: Sequence[str], clients: Sequence[str] = (), heal: 
 # ------------------------------------------------------------------ network ---
 
 @st.composite
-def link_overrides(draw, processes: Sequence[str], loss: bool = True) -> dict:
+def link_overrides(draw, processes: Sequence[str], loss: bool = True,
+                   delays: Sequence[float] = LINK_DELAYS) -> dict:
     """One ``[[network.links]]`` entry: a slower (or faster) link, or a lossy one."""
     a = draw(st.sampled_from(tuple(processes)))
     b = draw(st.sampled_from(tuple(p for p in processes if p != a)))
@@ -206,24 +230,27 @@ def link_overrides(draw, processes: Sequence[str], loss: bool = True) -> dict:
     if loss and draw(st.booleans()):
         out["loss"] = draw(st.sampled_from(LOSS[1:]))
     else:
-        out["delay"] = draw(st.sampled_from(LINK_DELAYS))
+        out["delay"] = draw(st.sampled_from(tuple(delays)))
     return out
 
 
-def networks(processes: Sequence[str], *, loss: bool = True, max_links: int = 4) -> st.SearchStrategy[dict]:
+def networks(processes: Sequence[str], *, loss: bool = True, max_links: int = 4,
+             calm: bool = False) -> st.SearchStrategy[dict]:
     """The ``[network]`` table: base delay (constant 1 or uniform), loss, duplication,
-    FIFO or not, and per-link overrides (``loss=False``: never lossy)."""
+    FIFO or not, and per-link overrides (``loss=False``: never lossy). ``calm``:
+    delays stay within a few time units (no link slower than failure detection)."""
     base = st.one_of(
         st.just(1.0),
         st.builds(lambda lo, w: {"dist": "uniform", "low": lo, "high": lo + w},
-                  st.sampled_from((0.5, 0.1, 1.0)), st.sampled_from((1.0, 2.0, 5.0))),
+                  st.sampled_from((0.5, 0.1, 1.0)), st.sampled_from((1.0, 2.0) if calm else (1.0, 2.0, 5.0))),
     )
+    link_delays = tuple(d for d in LINK_DELAYS if d <= 3.0) if calm else LINK_DELAYS
     return st.fixed_dictionaries({
         "delay": base,
         "loss": st.sampled_from(NETWORK_LOSS) if loss else st.just(0.0),
         "duplicate": st.sampled_from(DUPLICATE),
         "fifo": st.booleans().map(lambda b: not b),
-        "links": st.lists(link_overrides(processes, loss=loss), max_size=max_links),
+        "links": st.lists(link_overrides(processes, loss=loss, delays=link_delays), max_size=max_links),
     }).map(_drop_empty_links)
 
 
@@ -323,10 +350,13 @@ def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
 @st.composite
 def scenarios(draw, protocol: str, servers: int = 3, clients: int = 2, requests: int = 1,
               liveness: bool = False, max_faults: int = 5, params: Optional[dict] = None,
-              kinds: Sequence[str] = KINDS, settle: Optional[float] = None) -> dict:
+              kinds: Optional[Sequence[str]] = None, settle: Optional[float] = None) -> dict:
     """A whole scenario dict for ``protocol``: clients and their request times, a
     network (delays, loss, duplication, per-link overrides) and a fault schedule
-    (targeted drops, delays and crashes, timed crashes, recoveries, partitions)."""
+    (targeted drops, delays and crashes, timed crashes, recoveries, partitions).
+    ``kinds``: message kinds targeted faults may match (default: :func:`message_kinds`)."""
+    if kinds is None:
+        kinds = message_kinds(protocol)
     snames = server_names(servers)
     cnames = client_names(clients)
     ids = request_ids(clients, requests)
@@ -340,7 +370,7 @@ def scenarios(draw, protocol: str, servers: int = 3, clients: int = 2, requests:
         d["settle"] = settle
     if params:
         d["params"] = dict(params)
-    d["network"] = draw(networks(snames + cnames, loss=not liveness))
+    d["network"] = draw(networks(snames + cnames, loss=not liveness, calm=liveness))
     d["clients"] = draw(client_schedules(snames, clients, requests, resend=liveness))
     faults = draw(fault_lists(snames, cnames, ids, liveness=liveness, max_faults=max_faults, kinds=kinds))
     if faults:
@@ -393,7 +423,8 @@ def schedule_counts(scenario) -> dict[str, int]:
 __all__ = [
     "DURATIONS", "EXTRA_DELAYS", "GAPS", "KINDS", "LINK_DELAYS", "LOSS", "TIMES",
     "client_names", "client_schedules", "crashes", "crashes_after_receive", "crashes_after_send", "delays", "drops",
-    "end_faults", "fault_kinds", "fault_lists", "link_overrides", "message_matches", "networks", "nths",
+    "end_faults", "fault_kinds", "fault_lists", "link_overrides", "message_kinds", "message_matches", "networks",
+    "nths",
     "partitions", "request_ids", "scenarios", "schedule_counts", "schedule_size", "server_names", "splits",
     "times",
 ]

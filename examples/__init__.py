@@ -1,0 +1,1 @@
+"""Examples of protocols written outside paxsim (load them as examples.MODULE:Class)."""

@@ -1,0 +1,248 @@
+"""paxsim fuzz: strategies draw valid scenarios, the search finds and shrinks,
+the command writes a file that replays, exit codes, reproducibility."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paxsim import load_scenario, run_scenario, scenario_from_dict
+from paxsim.cli import main as cli_main
+from paxsim.fuzz.explain import describe_schedule, explain, ordinal
+from paxsim.fuzz.search import FuzzConfig, minimize, outcome_of, search
+from paxsim.fuzz.strategies import (
+    client_schedules, crashes, drops, end_faults, fault_lists, message_kinds, networks, partitions, scenarios,
+    schedule_counts, schedule_size, server_names, splits,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ strategies ---
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["uncoordinated", "send_accept", "paxos"]), st.booleans(), st.data())
+def test_drawn_scenarios_validate_and_round_trip(protocol, liveness, data):
+    n = 3 if protocol == "paxos" else 2
+    d = data.draw(scenarios(protocol, servers=n, clients=2, requests=2, liveness=liveness))
+    sc = scenario_from_dict(d)
+    assert sc.protocol == protocol and len(sc.servers) == n
+    again = scenario_from_dict(tomllib.loads(sc.to_toml()))
+    assert again.to_toml() == sc.to_toml()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_liveness_schedules_end(data):
+    d = data.draw(scenarios("paxos", servers=5, liveness=True))
+    sc = scenario_from_dict(d)
+    assert sc.network.loss == 0.0 and all(not l.loss for l in sc.network.links)
+    assert all(f.until is not None for f in sc.faults if f.kind == "partition")
+    assert all(c.retry for c in sc.clients)
+    last = max([f.at for f in sc.faults if f.at is not None] + [f.until for f in sc.faults if f.until], default=0)
+    crashing = set()
+    for f in sc.faults:
+        if f.kind == "crash":
+            crashing.add(f.target)
+        elif f.kind == "crash_after_send":
+            crashing.add(f.match["from"])
+        elif f.kind == "crash_after_receive":
+            crashing.add(f.match["to"])
+    back_at_the_end = {f.target for f in sc.faults if f.kind == "recover" and f.at == last}
+    assert len(crashing - back_at_the_end) <= 2      # a minority of five may stay down
+
+
+def test_end_faults_recovers_all_but_a_minority():
+    faults = [{"at": 1.0, "crash": "S1"}, {"at": 2.0, "crash": "S2"}, {"crash_after_send": {"type": "ACC", "from": "S3"}},
+              {"at": 3.0, "partition": [["S1"], ["S2", "S3"]]}]
+    out = end_faults(faults, server_names(3))
+    assert out[3]["until"] > 3.0
+    assert [f["recover"] for f in out if "recover" in f] == ["S2", "S3"]
+
+
+def test_splits_name_each_cut_once():
+    assert splits(["S1", "S2"]) == [(("S1",), ("S2",))]
+    assert len(splits(server_names(3))) == 3
+    assert len(splits(server_names(5))) == 15   # 5 singles + 10 pairs
+
+
+def test_message_kinds_include_the_protocols_own():
+    kinds = message_kinds("paxos")
+    assert {"ACC", "LRN", "REPLY", "CATCHUP", "CHOSEN"} <= set(kinds)
+    assert "CHOSEN" not in message_kinds("uncoordinated")
+
+
+@settings(max_examples=30, deadline=None)
+@given(drops(server_names(3), ("C1", "C2"), ("m1", "m2")))
+def test_drops_match_possible_messages(f):
+    m = f["drop"]
+    if m["type"] == "REQ" and "from" in m:
+        assert m["from"].startswith("C")
+    if m["type"] == "REPLY" and "to" in m:
+        assert m["to"].startswith("C")
+    if m["type"] not in ("REQ", "REPLY"):
+        assert m.get("from", "S").startswith("S") and m.get("to", "S").startswith("S")
+    assert m.get("from") != m.get("to") or "from" not in m
+
+
+def test_pieces_compose_in_a_users_own_strategy():
+    """The small strategies build a user's own scenario strategy with st.fixed_dictionaries."""
+    servers = server_names(3)
+    mine = st.fixed_dictionaries({
+        "description": st.just("mine"), "protocol": st.just("paxos"), "servers": st.just(3),
+        "network": networks(servers + ("C1",), loss=False),
+        "clients": client_schedules(servers, clients=1, requests=1),
+        "faults": st.tuples(crashes(servers, recover=True), st.lists(partitions(servers, ("C1",), heal=True),
+                                                                      max_size=1))
+                    .map(lambda t: t[0] + t[1]),
+    })
+
+    @settings(max_examples=10, deadline=None)
+    @given(mine)
+    def check(d):
+        r = run_scenario(scenario_from_dict(d), record_trace=False)
+        assert r.outcome != "UNSAFE"
+
+    check()
+
+
+def test_schedule_size_counts_losses_crashes_partitions():
+    d = {"network": {"loss": 0.1, "links": [{"from": "S1", "to": "S2", "delay": 3.0},
+                                            {"from": "S1", "to": "S2", "loss": 0.5}]},
+         "faults": [{"drop": {"type": "ACC"}, "nth": 1}, {"delay": {"type": "ACC"}, "nth": 1, "by": 2.0},
+                    {"at": 1.0, "crash": "S1"}, {"at": 3.0, "recover": "S1"},
+                    {"crash_after_send": {"type": "REPLY", "from": "S2"}, "nth": 1},
+                    {"at": 0.0, "partition": [["S1"], ["S2"]], "until": 4.0}, {"at": 9.0, "heal": True}]}
+    assert schedule_counts(d) == {"lost": 3, "crashes": 2, "partitions": 1}
+    assert schedule_size(d) == 6
+    sc = load_scenario(ROOT / "scenarios" / "fig03-lost.toml")
+    assert schedule_size(sc) == 1
+    assert schedule_size(load_scenario(ROOT / "scenarios" / "fig02.toml")) == 0
+
+
+# -------------------------------------------------------------------- search ---
+
+def test_search_finds_fig2_from_scratch_and_shrinks_to_delays_only():
+    res = search(FuzzConfig("uncoordinated", servers=2), seed=3, budget_examples=100, improve=1)
+    assert res.outcome == "UNSAFE"
+    assert schedule_size(res.found) == 0           # as in Fig. 2: only delays
+    assert res.found["expected"] == "UNSAFE"
+    assert outcome_of(res.found)[0] == "UNSAFE"
+
+
+def test_search_is_reproducible_from_the_seed():
+    cfg = FuzzConfig("uncoordinated", servers=2)
+    a = search(cfg, seed=5, budget_examples=50, improve=0)
+    b = search(cfg, seed=5, budget_examples=50, improve=0)
+    assert a.found == b.found and a.raw == b.raw
+
+
+def test_search_finds_nothing_in_a_safe_protocol():
+    res = search(FuzzConfig("examples.leader_only:LeaderOnly", servers=3), seed=1, budget_examples=60)
+    assert res.found is None and res.runs >= 60
+
+
+def test_minimize_removes_what_is_not_needed():
+    base = {"description": "x", "protocol": "uncoordinated", "servers": 2, "seed": 4,
+            "network": {"delay": 1.0, "loss": 0.0, "duplicate": 0.3, "fifo": False,
+                        "links": [{"from": "C2", "to": "S1", "delay": 3.0}, {"from": "S1", "to": "S2", "delay": 5.0}]},
+            "clients": [{"name": "C1", "requests": [{"id": "m1", "at": 0.5}]},
+                        {"name": "C2", "requests": [{"id": "m2", "at": 0.0}], "retry": 5.0}],
+            "faults": [{"at": 9.0, "crash": "S2"}, {"drop": {"type": "HB"}, "nth": 2}]}
+    assert outcome_of(base)[0] == "UNSAFE"
+    small, _ = minimize(base, lambda d: outcome_of(d)[0] == "UNSAFE")
+    assert "faults" not in small
+    assert small["network"]["links"] == [{"from": "C2", "to": "S1", "delay": 3.0}]
+    assert small["network"]["duplicate"] == 0.0 and small["seed"] == 0
+
+
+def test_explain_tells_the_counterexample_in_tutorial_terms():
+    sc = load_scenario(ROOT / "scenarios" / "fig03-lost.toml")
+    r = run_scenario(sc)
+    text = "\n".join(explain(r))
+    assert "<ACC, m2, 1>" in text and "is lost" in text
+    assert "replica_progress" in text and "STUCK" in text
+    assert ordinal(1) == "1st" and ordinal(2) == "2nd" and ordinal(11) == "11th" and ordinal(23) == "23rd"
+    lines = describe_schedule(load_scenario(ROOT / "scenarios" / "fig07.toml"))
+    assert any("the network splits into" in x for x in lines)
+
+
+# ------------------------------------------------------------------- command ---
+
+def fuzz(tmp_path, *argv, capsys=None):
+    code = cli_main(["fuzz", "--out", str(tmp_path / "cx"), *argv])
+    return code
+
+
+def test_cli_finds_writes_replays_and_exits_1(tmp_path, capsys):
+    code = fuzz(tmp_path, "--protocol", "send_accept", "--servers", "2", "--liveness", "--seed", "1",
+                "--budget-examples", "100", "--improve", "1")
+    out = capsys.readouterr().out
+    assert code == 1
+    path = tmp_path / "cx" / "send_accept-n2-seed1-liveness.toml"
+    assert path.exists()
+    assert "FOUND STUCK" in out and "is lost" in out and "replica_progress" in out
+    sc = load_scenario(path)
+    assert sc.expected == "STUCK" and schedule_size(sc) <= 1
+    assert cli_main(["run", str(path), "--events", "0"]) == 0      # replays to the same outcome
+    first = path.read_bytes()
+    assert fuzz(tmp_path, "--protocol", "send_accept", "--servers", "2", "--liveness", "--seed", "1",
+                "--budget-examples", "100", "--improve", "1") == 1
+    assert path.read_bytes() == first                                # same seed, same bytes
+
+
+def test_cli_exit_0_when_nothing_found(tmp_path, capsys):
+    code = fuzz(tmp_path, "--protocol", "examples.leader_only:LeaderOnly", "--budget-examples", "30")
+    assert code == 0
+    assert "nothing found" in capsys.readouterr().out
+    assert not (tmp_path / "cx").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--protocol", "nope"], "--protocol"),
+    (["--protocol", "send_accept", "--servers", "0"], "--servers"),
+    (["--protocol", "single_server", "--servers", "2"], "--servers"),
+    (["--protocol", "uncoordinated", "--budget-examples", "0"], "--budget-examples"),
+    (["--protocol", "uncoordinated", "--budget-seconds", "-3"], "--budget-seconds"),
+    (["--protocol", "uncoordinated", "--workers", "0"], "--workers"),
+    (["--protocol", "uncoordinated", "--clients", "0"], "--clients"),
+    (["--protocol", "uncoordinated", "--seed", "-1"], "--seed"),
+    ([], "--protocol"),
+])
+def test_cli_bad_input_exit_2(tmp_path, capsys, argv, needle):
+    assert fuzz(tmp_path, *argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "cx").exists()
+
+
+def test_cli_out_must_be_a_folder(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert cli_main(["fuzz", "--protocol", "uncoordinated", "--out", str(f)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_two_workers_pick_the_lowest_worker_deterministically(tmp_path):
+    cfg = FuzzConfig("uncoordinated", servers=2, chunk=30)
+    a = search(cfg, seed=11, budget_examples=120, workers=2, improve=0)
+    b = search(cfg, seed=11, budget_examples=120, workers=2, improve=0)
+    assert a.found is not None and a.found == b.found and a.key == b.key
+    assert a.key[0] == 0        # found in the first round of chunks
+
+
+def test_own_protocol_runs_and_fuzzes_like_a_builtin(tmp_path):
+    """examples/leader_only.py: loaded by module:Class, fuzzed; nothing unsafe found."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-m", "paxsim", "fuzz", "--protocol", "examples.leader_only:LeaderOnly",
+                        "--servers", "3", "--budget-examples", "40", "--out", str(tmp_path / "cx")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "nothing found" in p.stdout

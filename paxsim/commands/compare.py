@@ -52,5 +52,6 @@ def main(args) -> int:
         from ..sweep.plots import write_plots
 
         paths = write_plots(rows, args.out)
-        print(f"wrote {len(paths)} plots to {args.out}/: " + ", ".join(os.path.basename(p) for p in paths[::2]))
+        names = ", ".join(os.path.splitext(os.path.basename(p))[0] for p in paths[::2])
+        print(f"wrote {len(paths) // 2} plots as PNG and SVG to {args.out}/: {names}")
     return 0

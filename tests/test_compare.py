@@ -90,3 +90,14 @@ def test_compare_bad_input_exits_2(tmp_path, capsys):
     assert cli_main(["compare", "--db", db, "--experiment", "nope", "--no-plots"]) == 2
     err = capsys.readouterr().err
     assert "--experiment: no experiment 'nope'" in err and "cmp" in err
+
+
+def test_plots_are_byte_for_byte_reproducible(tmp_path):
+    from paxsim.sweep.plots import write_plots
+
+    _, rows = rows_for(tmp_path)
+    a = write_plots(rows, str(tmp_path / "a"), ["violations_per_stage"])
+    b = write_plots(rows, str(tmp_path / "b"), ["violations_per_stage"])
+    assert [p.rsplit("/", 1)[1] for p in a] == ["violations_per_stage.png", "violations_per_stage.svg"]
+    for x, y in zip(a, b):
+        assert open(x, "rb").read() == open(y, "rb").read()

@@ -20,6 +20,9 @@ from paxsim.schedules import random_scenario
 
 SMALL = {"horizon": 30.0, "settle": 30.0}
 HARSH = {"crashes": 2, "partitions": 2, "requests": 4}            # still 5% loss
+# Crashed servers stay down; a dead server costs the clients one resend in n, so they
+# get a longer quiet period before an unanswered request counts as stuck.
+NO_RECOVERY = {"recover": False, "partitions": 2, "settle": 40.0}
 HARSHER = {"crashes": 3, "partitions": 3, "loss": 0.3, "requests": 5, "clients": 3}
 
 
@@ -29,22 +32,22 @@ def _describe(r) -> str:
 
 
 @pytest.mark.parametrize("servers, runs, extra", [
-    (3, 600, {}), (3, 400, HARSH),
-    (5, 600, {}), (5, 400, HARSH),
-], ids=["n3", "n3-harsh", "n5", "n5-harsh"])
+    (3, 600, {}), (3, 400, HARSH), (3, 200, NO_RECOVERY),
+    (5, 600, {}), (5, 400, HARSH), (5, 200, NO_RECOVERY),
+], ids=["n3", "n3-harsh", "n3-no-recovery", "n5", "n5-harsh", "n5-no-recovery"])
 def test_paxos_is_safe_and_answers_every_request(servers, runs, extra):
     outcomes: Counter = Counter()
     faults = 0
     first_bad = None
     for seed in range(runs):
-        sc = random_scenario("paxos", seed, servers=servers, **SMALL, **extra)
+        sc = random_scenario("paxos", seed, servers=servers, **{**SMALL, **extra})
         faults += len(sc.faults)
         r = run_scenario(sc, record_trace=False)
         assert r.history.final is not None and r.history.final.settled  # liveness was judged
         outcomes[r.outcome] += 1
         if r.outcome != "SAFE" and first_bad is None:
             first_bad = _describe(r)
-    assert faults >= 2 * runs  # every run has crashes and partitions
+    assert faults >= 2 * runs  # every run has crashes and partitions (and recoveries, heals)
     assert outcomes == Counter({"SAFE": runs}), first_bad
 
 
@@ -61,7 +64,7 @@ BROKEN = [
 @pytest.mark.parametrize("protocol, servers, extra", BROKEN, ids=[b[0] for b in BROKEN])
 def test_random_schedules_break_each_broken_stage(protocol, servers, extra):
     for seed in range(400):
-        sc = random_scenario(protocol, seed, servers=servers, **SMALL, **extra)
+        sc = random_scenario(protocol, seed, servers=servers, **{**SMALL, **extra})
         r = run_scenario(sc, record_trace=False)
         if r.outcome == "UNSAFE":
             assert r.verdict.safety_violations
@@ -69,6 +72,7 @@ def test_random_schedules_break_each_broken_stage(protocol, servers, extra):
     else:
         pytest.fail(f"no random schedule (seeds 0..399) breaks {protocol}")
     if protocol == "paxos_promise_without_round":
-        # the very same schedule with rounds in the promises: safe
+        # the very same schedule with rounds in the promises: no safety violation (with
+        # 30% loss a request may still be unanswered when the short run ends)
         fixed = run_scenario(dataclasses.replace(sc, protocol="paxos"), record_trace=False)
-        assert fixed.outcome == "SAFE", _describe(fixed)
+        assert not fixed.verdict.safety_violations, _describe(fixed)

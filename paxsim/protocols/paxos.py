@@ -231,6 +231,7 @@ class Paxos(Replica):
         self.hb_every = float(params["heartbeat"])
         self.suspect_after = float(params["suspect"])
         self.rtx_every = float(params["retransmit"])
+        self.rtx_tick = self.rtx_every / 2  # an accept is resent 1/2 to 1 x retransmit after it went out
         self.backoff = float(params["backoff"])
         self.det = Detector(self.peers, self.suspect_after, self.hb_every)
         self.last = self.det.last
@@ -241,6 +242,8 @@ class Paxos(Replica):
         self.busy = False            # sent something to every peer since the last heartbeat tick
         self.rtx_armed = False
         self.rtx_mark = 0            # slots up to here were in flight at the last retransmit tick
+        self.fwd: dict[str, Request] = {}   # client requests I forwarded, not yet executed here
+        self.fwd_to: Optional[ProcessId] = None
         self.peer_upto = 0           # highest executed count a peer told me about
         self.catchup_at = -1e18
 
@@ -494,9 +497,18 @@ class Paxos(Replica):
         if mask.bit_count() >= self.lq:
             del votes[slot]
             lrn.chosen[slot] = v[1]
-            self.ldr.inflight.pop(slot, None)
+            if self.ldr.inflight:
+                self._settled(slot, v[1])
             if slot == lrn.next_exec:
                 self._execute(out)
+
+    def _settled(self, slot: int, value: Request) -> None:
+        """Slot ``slot`` is chosen: stop resending my proposal for it; if another value
+        won it (I was a stale leader), my request may be proposed again later."""
+        L = self.ldr
+        mine = L.inflight.pop(slot, None)
+        if mine is not None and mine.id != value.id and L.proposed.get(mine.id) == slot:
+            del L.proposed[mine.id]
 
     def _execute(self, out: list) -> None:
         lrn = self.lrn
@@ -506,6 +518,7 @@ class Paxos(Replica):
         log = lrn.log
         L = self.ldr
         reply = self.replies_all or L.phase == 2
+        fwd = self.fwd
         j = lrn.next_exec
         while j in chosen:
             req = chosen.pop(j)
@@ -514,12 +527,14 @@ class Paxos(Replica):
             if req is NOOP or req.client == "":
                 continue
             seen = done.get(req.id)
+            # the leader replies; so does a follower that forwarded the client's request
+            answer = reply or (fwd and fwd.pop(req.id, None) is not None)
             if seen is None:  # Service.execute, inlined (the hot path)
                 seen = svc.state = done[req.id] = svc.state.then(req)
                 out.append(Execute(req, seen))
-                if reply:
+                if answer:
                     out.append(Reply(req, seen))
-            elif reply:
+            elif answer:
                 out.append(Reply(req, seen))
             L.proposed.pop(req.id, None)
         lrn.next_exec = j
@@ -541,14 +556,23 @@ class Paxos(Replica):
             if req not in L.queue:
                 L.queue.append(req)
             return []
+        if src in self.rank_of:
+            return []  # forwarded by another follower: no forwarding loops
+        self.fwd[req.id] = req  # kept until executed: handed to the next leader if this one fails
         leader = self.leader
-        if leader is not None and leader != self.pid and src not in self.rank_of:
+        if leader is not None and leader != self.pid:
+            self.fwd_to = leader
             return [Send(leader, msg)]
         return []
 
     def _propose(self, req: Request, out: list) -> None:
         L = self.ldr
+        lrn = self.lrn
         slot = L.next_slot
+        if slot < lrn.next_exec:      # a leader that lagged learnt later slots by catching up
+            slot = lrn.next_exec
+        while slot in lrn.chosen:
+            slot += 1
         L.next_slot = slot + 1
         L.proposed[req.id] = slot
         self._send_accept(slot, req, out)
@@ -567,7 +591,7 @@ class Paxos(Replica):
             L.inflight[slot] = req
             if not self.rtx_armed:
                 self.rtx_armed = True
-                out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_every))
+                out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
             self._tally(slot, r, req, self.mybit, out)
 
     def _retransmit(self) -> list[Effect]:
@@ -589,7 +613,7 @@ class Paxos(Replica):
                 if not mask & bit[p]:
                     out.append(Send(p, m))
         self.rtx_armed = True
-        out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_every))
+        out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
         return out
 
     def _on_promise(self, now: float, src: ProcessId, msg: Promise) -> list[Effect]:
@@ -648,6 +672,9 @@ class Paxos(Replica):
             self._send_accept(slot, value, out)
         L.next_slot = top + 1
         queue, L.queue = L.queue, []
+        if self.fwd:
+            queue += self.fwd.values()
+            self.fwd = {}
         for req in queue:
             if req.id not in L.proposed and req.id not in lrn.service.done:
                 self._propose(req, out)
@@ -662,13 +689,20 @@ class Paxos(Replica):
             self.leader = src
             self.leader_seen = now
         lrn = self.lrn
+        out: list[Effect] = []
+        if self.fwd and r and r == self.max_seen and src != self.fwd_to:
+            # a new leader: hand it the client requests I forwarded to its predecessor
+            done = lrn.service.done
+            self.fwd = {k: v for k, v in self.fwd.items() if k not in done}
+            self.fwd_to = src
+            for v in self.fwd.values():
+                out.append(Send(src, ClientRequest(v)))
         upto = msg.upto
         L = self.ldr
         if not self.learn_to_all:
             # LeaderChange: the leader re-sends its accepts to a server that missed them
             # (this is also how the higher-ranked leader wins when partitions merge).
             if L.phase == 2 and upto < lrn.next_exec - 1 and r <= L.rnd:
-                out: list[Effect] = []
                 for slot in range(upto + 1, L.next_slot):
                     if slot < lrn.next_exec:
                         value = lrn.log[slot - 1]
@@ -678,14 +712,13 @@ class Paxos(Replica):
                             continue
                         value = got[1]
                     out.append(Send(src, Accept(value, slot, L.label)))
-                return out
-            return []
+            return out
         if upto > self.peer_upto:
             self.peer_upto = upto
         if upto >= lrn.next_exec and now - self.catchup_at >= self.hb_every:
             self.catchup_at = now
-            return [Send(src, CatchUp(lrn.next_exec))]
-        return []
+            out.append(Send(src, CatchUp(lrn.next_exec)))
+        return out
 
     def _on_catch_up(self, src: ProcessId, msg: CatchUp) -> list[Effect]:
         log = self.lrn.log
@@ -702,7 +735,8 @@ class Paxos(Replica):
             if slot >= lrn.next_exec and slot not in lrn.chosen:
                 lrn.chosen[slot] = req
                 lrn.votes.pop(slot, None)
-                self.ldr.inflight.pop(slot, None)
+                if self.ldr.inflight:
+                    self._settled(slot, req)
             slot += 1
         self._execute(out)
         if self.peer_upto >= lrn.next_exec and len(msg.requests) == CATCH_UP_BATCH:

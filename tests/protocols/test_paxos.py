@@ -254,10 +254,11 @@ def test_follower_forwards_to_leader_and_leader_answers():
     (fwd,) = c.pending(src="S3")
     assert str(fwd) == "S3->S1 m1"
     c.deliver_all()
-    assert c.replies["C1"] == ["s^1"]
+    assert sorted(e.src for e in c.inbox) == []
+    assert c.replies["C1"] == ["s^1", "s^1"]     # the leader, and S3 that forwarded it
     c.request("C1", "m1", to="S2")             # a resend after the answer: answered from the record
     c.deliver_all()
-    assert c.replies["C1"] == ["s^1", "s^1"]
+    assert c.replies["C1"] == ["s^1", "s^1", "s^1"]
 
 
 def test_old_leader_steps_down_on_higher_round():
@@ -309,3 +310,22 @@ def test_only_the_lowest_ranked_unsuspected_server_tries():
     for s in ("S4", "S5"):
         c.fire(s, "heartbeat")
     assert c.pending(kind="PREP") == []
+
+
+def test_stale_leader_never_proposes_into_a_slot_it_knows_is_chosen():
+    c = started(THREE)
+    c.isolate("S1")
+    take_over(c, "S2")
+    c.deliver_all()
+    c.request("C2", "m1", to="S2")
+    c.deliver_all()
+    assert c.replicas["S1"].ldr.phase == 2      # cut off: S1 still thinks it leads round 1
+    c.heal()
+    c.inbox.append(Envelope("S3", "S1", Chosen(1, (Request("m1", "C2"),))))  # caught up
+    c.deliver(kind="CHOSEN")
+    assert c.executed("S1") == ["m1"]
+    c.request("C1", "m2", to="S1")
+    c.deliver(kind="REQ", dst="S1")
+    assert {e.msg.slot for e in c.pending(kind="ACC", src="S1")} == {2}
+    c.deliver_all()                             # S2 and S3 refuse round 1: NACK(2)
+    assert c.replicas["S1"].ldr.phase == 0 and c.replicas["S1"].leader == "S2"

@@ -39,28 +39,38 @@ Choices where the tutorial is open (documented, tested):
   intersect. With n = 2f+1 it tolerates f crashed or cut-off servers.
 * At the start S1 runs phase 1 for round 1 like anybody else (no implicit leader).
 * Who leads next: failure detection by heartbeat timeouts
-  (:mod:`paxsim.protocols.detector`), no oracle. A server that suspects the leader
-  it follows tries to lead only if it is the lowest-ranked server it does not
-  suspect (so normally one server tries, not all); it prepares its next own round
-  above every round it has seen. Seeing a higher round (in any message) makes a
-  leader or candidate step down and follow the owner of that round, granting it a
-  full timeout (a promise is a vote of confidence). A candidate that fails waits
-  a growing backoff before it tries a new round. Dueling cannot go on forever
-  once faults stop: everyone then agrees on who is lowest-ranked and alive.
+  (:mod:`paxsim.protocols.detector`), no oracle. A follower suspects its leader
+  after ``suspect`` time units without a sign of it *acting* as leader (its
+  heartbeat ``<HB, r>``, an accept, a prepare): a live server that only follows
+  does not keep a dead round alive. A server that suspects its leader tries to
+  lead only if it is the lowest-ranked server it does not suspect (so normally
+  one server tries, not all); it prepares its next own round above every round
+  it has seen. Seeing a higher round (in a prepare, accept, learn, a leader's
+  heartbeat, or a ``<NACK, r>`` that an acceptor sends back for a prepare or
+  accept of a lower round) makes a leader or candidate step down and follow the
+  owner of that round, granting it a full timeout (a promise is a vote of
+  confidence). A candidate that fails waits a growing backoff before it tries a
+  new round. Dueling cannot go on forever once faults stop: everyone then agrees
+  on who is lowest-ranked and alive.
 * Who replies: the leader, when it executes a request (also a duplicate slot).
   Any server that has already executed a resent request answers it from its
   record. A follower forwards a client's request to the leader it believes in
-  (only requests that come from a client: no forwarding loops); a candidate
-  queues it until it leads.
-* Catch-up: heartbeats carry the sender's promised round and how many slots it
-  executed (``upto``). A server that hears of a peer ahead of it asks that peer
-  (``<CATCHUP, j>``) and gets the chosen values from slot ``j`` on
-  (``<CHOSEN, j, [m...]>``): a recovered server rebuilds its service this way, and
-  so does one that missed learns. Values sent are ones the peer executed, so they
-  were chosen.
+  (only requests that come from a client: no forwarding loops), keeps it until
+  it executes it, hands it to the next leader if the leader changes (or proposes
+  it itself if it becomes leader), and answers it too when it executes it. A
+  candidate queues requests until it leads. A leader never proposes into a slot
+  it knows is chosen (a stale leader may have caught up past its next slot).
+* Catch-up: heartbeats carry the round the sender leads (none if it follows) and
+  how many slots it executed (``upto``). A server that hears of a peer ahead of
+  it asks that peer (``<CATCHUP, j>``) and gets the chosen values from slot ``j``
+  on (``<CHOSEN, j, [m...]>``): a recovered server rebuilds its service this way,
+  and so does one that missed learns. Values sent are ones the peer executed, so
+  they were chosen.
 * Heartbeats: the leader sends them every ``heartbeat`` time units; a follower
   only when it sent nothing to everybody since the last tick (its learns, sent
-  to every server, already show it is alive).
+  to every server, already show it is alive). An accept that is not chosen is
+  resent, to the servers whose learn is missing, ``retransmit`` to
+  ``1.5 x retransmit`` time units after it went out (then every ``retransmit/2``).
 
 :class:`PaxosPromiseWithoutRound` is the broken variant of Fig. 12-promise:
 promises carry values without rounds, and the new leader takes, for each slot,
@@ -231,7 +241,7 @@ class Paxos(Replica):
         self.hb_every = float(params["heartbeat"])
         self.suspect_after = float(params["suspect"])
         self.rtx_every = float(params["retransmit"])
-        self.rtx_tick = self.rtx_every / 2  # an accept is resent 1/2 to 1 x retransmit after it went out
+        self.rtx_tick = self.rtx_every / 2  # an accept is resent 1 to 1.5 x retransmit after it went out
         self.backoff = float(params["backoff"])
         self.det = Detector(self.peers, self.suspect_after, self.hb_every)
         self.last = self.det.last
@@ -242,8 +252,10 @@ class Paxos(Replica):
         self.busy = False            # sent something to every peer since the last heartbeat tick
         self.rtx_armed = False
         self.rtx_mark = 0            # slots up to here were in flight at the last retransmit tick
+        self.rtx_mark2 = 0           # ... and at the tick before: overdue
         self.fwd: dict[str, Request] = {}   # client requests I forwarded, not yet executed here
-        self.fwd_to: Optional[ProcessId] = None
+        self.fwd_to: Optional[ProcessId] = None  # ... to this leader
+        self.fwd_at = 0.0                        # ... last at this time
         self.peer_upto = 0           # highest executed count a peer told me about
         self.catchup_at = -1e18
 
@@ -562,6 +574,7 @@ class Paxos(Replica):
         leader = self.leader
         if leader is not None and leader != self.pid:
             self.fwd_to = leader
+            self.fwd_at = now
             return [Send(leader, msg)]
         return []
 
@@ -598,11 +611,12 @@ class Paxos(Replica):
         L = self.ldr
         self.rtx_armed = False
         if L.phase != 2 or not L.inflight:
+            self.rtx_mark = self.rtx_mark2 = L.next_slot - 1  # idle: nothing is overdue
             return []
         out: list[Effect] = []
         votes = self.lrn.votes
         bit = self.bit
-        mark, self.rtx_mark = self.rtx_mark, L.next_slot - 1
+        mark, self.rtx_mark2, self.rtx_mark = self.rtx_mark2, self.rtx_mark, L.next_slot - 1
         for slot, req in L.inflight.items():
             if slot > mark:
                 break  # proposed since the last tick: not overdue yet
@@ -690,11 +704,13 @@ class Paxos(Replica):
             self.leader_seen = now
         lrn = self.lrn
         out: list[Effect] = []
-        if self.fwd and r and r == self.max_seen and src != self.fwd_to:
-            # a new leader: hand it the client requests I forwarded to its predecessor
+        if self.fwd and r and r == self.max_seen and (src != self.fwd_to or now - self.fwd_at >= self.rtx_every):
+            # a new leader, or the forward may be lost: hand the leader the client
+            # requests I forwarded that I have not seen executed
             done = lrn.service.done
             self.fwd = {k: v for k, v in self.fwd.items() if k not in done}
             self.fwd_to = src
+            self.fwd_at = now
             for v in self.fwd.values():
                 out.append(Send(src, ClientRequest(v)))
         upto = msg.upto

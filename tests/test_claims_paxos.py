@@ -119,3 +119,51 @@ def test_bad_paxos_parameters_are_named(tmp_path):
     with pytest.raises(ScenarioError) as e:
         load(bad)
     assert e.value.key == "params.suspect" and "heartbeat" in e.value.problem
+
+
+FUZZED_STALE_LEADER = """
+# Found by paxsim fuzz --protocol paxos --servers 5 --liveness: S2 prepares round 2
+# (S3, S4 promise) and crashes; S1, cut off meanwhile, still leads round 1 and never
+# heard of round 2; S3 and S4 defer to S1 (lowest-ranked, alive) but refuse round 1.
+description = "regression: a leader that missed a higher prepare hears of it from followers"
+protocol = "paxos"
+servers = 5
+expected = "SAFE"
+
+[network]
+delay = 1.0
+
+[[network.links]]
+from = ["S1"]
+to = ["S2"]
+delay = 2.0
+
+[[clients]]
+name = "C1"
+requests = [{id = "m1", at = 0.0}, {id = "m3", at = 0.0}]
+servers = ["S2", "S3", "S4", "S5", "S1"]
+
+[[clients]]
+name = "C2"
+requests = [{id = "m2", at = 0.0}, {id = "m4", at = 0.0}]
+servers = ["S2", "S3", "S4", "S5", "S1"]
+
+[[faults]]
+crash_after_send = {type = "PREP", from = "S2"}
+nth = 3
+
+[[faults]]
+at = 4.5
+partition = [["S1"], ["S2", "S3", "S4", "S5"]]
+until = 14.5
+"""
+
+
+def test_leader_of_an_old_round_is_told_by_followers():
+    import tomllib
+
+    from paxsim.scenario import from_dict
+
+    r = run_scenario(from_dict(tomllib.loads(FUZZED_STALE_LEADER), source="<fuzzed>"))
+    assert r.outcome == "SAFE", [v.detail for v in r.verdict.violations]
+    assert any(e["ev"] == "send" and e["type"] == "NACK" and e["dst"] == "S1" for e in r.trace.records())

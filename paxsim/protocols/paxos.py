@@ -419,7 +419,10 @@ class Paxos(Replica):
         owner = self.owner(r)
         if owner != self.pid:
             self.leader = owner
-            self.leader_seen = now   # give the new leader a full timeout
+            # give the new leader a full timeout, unless I heard of its round only from
+            # others and have not heard from it for that long (it may be long dead)
+            heard = self.last.get(owner, now)
+            self.leader_seen = now if now - heard < self.suspect_after else heard
         else:
             self.leader = None       # my own old round (from before a crash): nobody leads
         return []
@@ -704,6 +707,8 @@ class Paxos(Replica):
             self.leader_seen = now
         lrn = self.lrn
         out: list[Effect] = []
+        if r and r < self.acc.promised:
+            out.append(Send(src, Nack(self.label(self.acc.promised))))  # you lead an old round
         if self.fwd and r and r == self.max_seen and (src != self.fwd_to or now - self.fwd_at >= self.rtx_every):
             # a new leader, or the forward may be lost: hand the leader the client
             # requests I forwarded that I have not seen executed

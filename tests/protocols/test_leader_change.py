@@ -111,7 +111,8 @@ def test_higher_rank_wins_when_partitions_merge():
     c.advance(1.0)
     c.fire("S1", "heartbeat")                   # <HB, S1> reaches S2 ...
     c.deliver(kind="HB", src="S1", dst="S2")
-    assert [e.msg.label() for e in c.pending(src="S2", dst="S1")] == ["<ACC, m1, 1, S2>", "<ACC, m2, 2, S2>"]
+    assert [e.msg.label() for e in c.pending(src="S2", dst="S1")] == [
+        "<NACK, S2>", "<ACC, m1, 1, S2>", "<ACC, m2, 2, S2>"]
     c.deliver_all()                             # ... S2 re-sends its accepts, S1 follows S2
     assert c.replicas["S1"].ldr.phase == 0 and c.replicas["S1"].leader == "S2"
     assert c.executed("S1") == ["m1", "m2"]

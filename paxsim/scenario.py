@@ -30,7 +30,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .protocols import ParamError, UnknownProtocol, load_protocol
 from .types import OUTCOMES
@@ -205,20 +205,24 @@ class Scenario:
 
 # ------------------------------------------------------------------- loading ---
 
-def load(path: str | Path) -> Scenario:
-    p = Path(path)
+def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = ScenarioError) -> dict:
+    """The TOML file at ``path`` as a dict; a missing, unreadable or malformed file
+    raises ``error(source, "", problem)``."""
     source = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(source, "", "no such file") from None
+        raise error(source, "", "no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ScenarioError(source, "", f"cannot read: {exc}") from None
+        raise error(source, "", f"cannot read: {exc}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, "", f"not valid TOML: {exc}") from None
-    return from_dict(data, source=source, name=p.stem)
+        raise error(source, "", f"not valid TOML: {exc}") from None
+
+
+def load(path: str | Path) -> Scenario:
+    return from_dict(read_toml(path), source=str(path), name=Path(path).stem)
 
 
 class _V:

@@ -215,18 +215,14 @@ class Network:
         extra = 0.0
         crash_after = False
         if self.on_send:
-            for t in self.on_send:
-                if not t.fired and t.pattern.matches(src, dst, msg):
-                    t.seen += 1
-                    if t.seen == t.nth:
-                        t.fired = True
-                        if t.action == "drop":
-                            self._drop(now, src, dst, mid, msg, "targeted")
-                            return
-                        if t.action == "delay":
-                            extra += t.by
-                        else:
-                            crash_after = True
+            for t in self._hits(self.on_send, src, dst, msg):
+                if t.action == "drop":
+                    self._drop(now, src, dst, mid, msg, "targeted")
+                    return
+                if t.action == "delay":
+                    extra += t.by
+                else:
+                    crash_after = True
         link = self.links[(src, dst)]
         g = self.groups
         if g is not None:
@@ -304,13 +300,20 @@ class Network:
         if self.trace is not None:
             self.trace.events.append((self.env._now, T.DELIVER, src, dst, mid, msg))
         node.receive(src, msg)
-        if self.on_receive:
-            for t in self.on_receive:
-                if not t.fired and t.pattern.matches(src, dst, msg):
-                    t.seen += 1
-                    if t.seen == t.nth:
-                        t.fired = True
-                        self.crash(dst)
+        if self.on_receive and self._hits(self.on_receive, src, dst, msg):
+            self.crash(dst)
+
+    @staticmethod
+    def _hits(targets: list[Targeted], src: ProcessId, dst: ProcessId, msg: Message) -> list[Targeted]:
+        """The targeted faults this message triggers (it is the nth match of each)."""
+        hits = []
+        for t in targets:
+            if not t.fired and t.pattern.matches(src, dst, msg):
+                t.seen += 1
+                if t.seen == t.nth:
+                    t.fired = True
+                    hits.append(t)
+        return hits
 
     def _drop(self, now: float, src, dst, mid: int, msg: Message, reason: str) -> None:
         kind = msg.kind

@@ -35,13 +35,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..cli import UsageError
 from ..protocols import ParamError, UnknownProtocol, load_protocol
+from ..scenario import read_toml
 
 DEFAULT_SEEDS = 10
 DEFAULT_HORIZON = 60.0
@@ -337,16 +337,7 @@ def load_experiment(path: str | Path, overrides: Optional[dict[str, str]] = None
     """Read an experiment TOML file; ``overrides`` (flag name -> text) win over the file."""
     source = str(path)
     p = _P(source)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GridError(source, "", "no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise GridError(source, "", f"cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise GridError(source, "", f"not valid TOML: {exc}") from None
+    data = read_toml(path, GridError)
     for k in data:
         if k not in FILE_KEYS:
             raise p.err(k, f"unknown key (allowed: {', '.join(FILE_KEYS)})")

@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 
 # ------------------------------------------------------------------ the grids ---
 
-TIMES: tuple[float, ...] = (0.0, 1.0, 0.5, 2.0, 1.5, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0)
+TIMES: tuple[float, ...] = (0.0, 1.0, 0.5, 2.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0)
 """When faults happen (first elements are what shrinking goes to)."""
 
 GAPS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
@@ -151,17 +151,31 @@ def delays(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict
 
 
 def crashes_after_send(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
-    """A server crashes right after sending the nth matching message (e.g. a REPLY)."""
+    """A server crashes right after sending the nth matching message (e.g. a REPLY);
+    the rest of that step (its other sends) never happens."""
     return st.builds(lambda m, n: {"crash_after_send": m, "nth": n},
-                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REQ"),
+                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REQ") or ("REPLY",),
                                      src=servers), nths())
 
 
 def crashes_after_receive(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
     """A server crashes right after handling the nth matching message (e.g. an ACC)."""
     return st.builds(lambda m, n: {"crash_after_receive": m, "nth": n},
-                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REPLY"),
+                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REPLY") or ("ACC",),
                                      dst=servers), nths())
+
+
+@st.composite
+def with_recovery(draw, fault: st.SearchStrategy[dict]) -> list[dict]:
+    """A crash triggered by a message, maybe followed by the server's recovery at a
+    grid time (a no-op if it has not crashed by then): a list of one or two faults."""
+    f = draw(fault)
+    out = [f]
+    m = f.get("crash_after_send") or f.get("crash_after_receive") or {}
+    who = m.get("from") if "crash_after_send" in f else m.get("to")
+    if who is not None and draw(st.booleans()):
+        out.append({"at": draw(st.sampled_from((10.0, 5.0, 15.0, 20.0, 30.0))), "recover": who})
+    return out
 
 
 # -------------------------------------------------------------- timed faults ---
@@ -292,58 +306,111 @@ def client_schedules(draw, servers: Sequence[str], clients: int = 2, requests: i
 
 # ---------------------------------------------------------------- schedules ---
 
+FAULTS: tuple[str, ...] = ("drop", "crash_after_send", "partition", "crash", "crash_after_receive", "delay",
+                           "isolations")
+"""The fault kinds :func:`fault_kinds` draws from (``isolations``: leader churn)."""
+
+
+@st.composite
+def isolations(draw, servers: Sequence[str], clients: Sequence[str] = (), victims: Sequence[str] = ()) -> list[dict]:
+    """Leader churn: one to three back-to-back partitions, each cutting one server
+    (and maybe some clients) off from the others for long enough that failure
+    detection fires and another server takes over. The first one starts early,
+    around when the first requests are ordered."""
+    victims = tuple(victims) or tuple(servers)
+    t = draw(st.sampled_from((2.5, 1.5, 3.5, 5.0, 0.5, 10.0)))
+    out = []
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        s = draw(st.sampled_from(victims))
+        side = [s] + [c for c in clients if draw(st.booleans())]
+        rest = [x for x in servers if x != s]
+        dur = draw(st.sampled_from((20.0, 10.0, 30.0)))
+        out.append({"at": t, "partition": [side, rest], "until": t + dur})
+        t += dur
+    return out
+
+
 def fault_kinds(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
-                liveness: bool = False, kinds: Sequence[str] = KINDS) -> st.SearchStrategy[list[dict]]:
-    """One fault of any kind, as a list of scenario fault entries (a crash may come
-    with its recovery). Under ``liveness`` every timed fault ends."""
+                liveness: bool = False, kinds: Sequence[str] = KINDS,
+                enabled: Sequence[str] = FAULTS, victims: Sequence[str] = ()) -> st.SearchStrategy[list[dict]]:
+    """One fault of any of the ``enabled`` kinds, as a list of scenario fault entries
+    (a crash may come with its recovery, leader churn is several partitions). Timed
+    crashes and partitions hit the ``victims`` (default: any server). Under
+    ``liveness`` every timed fault ends."""
+    victims = tuple(victims) or tuple(servers)
     one = lambda s: s.map(lambda f: [f])  # noqa: E731
-    return st.one_of(
-        one(drops(servers, clients, requests, kinds)),
-        one(crashes_after_send(servers, clients, requests, kinds)),
-        one(partitions(servers, clients, heal=True if liveness else None)),
-        crashes(servers, recover=None),
-        one(crashes_after_receive(servers, clients, requests, kinds)),
-        one(delays(servers, clients, requests, kinds)),
-    )
+    sides = [sp for sp in splits(servers) if set(sp[0]) <= set(victims) or set(sp[1]) <= set(victims)]
+    table = {
+        "drop": lambda: one(drops(servers, clients, requests, kinds)),
+        "crash_after_send": lambda: with_recovery(crashes_after_send(servers, clients, requests, kinds)),
+        "partition": lambda: one(partitions(servers, clients, heal=True if liveness else None, sides=sides)),
+        "crash": lambda: crashes(victims, recover=None),
+        "crash_after_receive": lambda: with_recovery(crashes_after_receive(servers, clients, requests, kinds)),
+        "delay": lambda: one(delays(servers, clients, requests, kinds)),
+        "isolations": lambda: isolations(servers, clients, victims),
+    }
+    return st.one_of(*[table[k]() for k in FAULTS if k in enabled])
 
 
-def fault_lists(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
-                liveness: bool = False, max_faults: int = 5,
-                kinds: Sequence[str] = KINDS) -> st.SearchStrategy[list[dict]]:
+@st.composite
+def fault_lists(draw, servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
+                liveness: bool = False, max_faults: int = 5, kinds: Sequence[str] = KINDS,
+                swarm: bool = True) -> list[dict]:
     """A fault schedule: up to ``max_faults`` faults, flattened. Under ``liveness``, at
     most a minority of the servers stays down for good: a server beyond that gets a
-    late recovery (a no-op if it is up)."""
-    lists = st.lists(fault_kinds(servers, clients, requests, liveness, kinds), max_size=max_faults)
-    flat = lists.map(lambda ls: [f for group in ls for f in group])
+    late recovery (a no-op if it is up).
+
+    ``swarm`` (swarm testing, Groce et al. 2012): each schedule first draws its own
+    palette (which fault kinds, which message kinds, which servers are victims) and
+    then draws faults from it only. Faults then come correlated (three crashes of
+    the same two servers, drops of ACCs only), which is what deep failures need and
+    what independent draws almost never give."""
+    if swarm:
+        enabled = draw(st.lists(st.sampled_from(FAULTS), min_size=1, max_size=3, unique=True))
+        kinds = draw(st.lists(st.sampled_from(tuple(kinds)), min_size=1, max_size=3, unique=True))
+        victims = draw(st.lists(st.sampled_from(tuple(servers)), min_size=1, max_size=len(servers), unique=True))
+        victims = [x for x in servers if x in victims]
+    else:
+        enabled, victims = FAULTS, list(servers)
+    groups = draw(st.lists(fault_kinds(servers, clients, requests, liveness, kinds, enabled, victims),
+                           max_size=max_faults))
+    flat = [f for group in groups for f in group]
     if liveness:
-        flat = flat.map(lambda fs: end_faults(fs, servers))
+        flat = end_faults(flat, servers)
     return flat
 
 
 def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
-    """Make a schedule's faults end: every partition heals, and of the servers that may
-    crash for good, only a minority (the first ones named) stays down; the others
-    recover after the last timed fault."""
+    """Make a schedule's faults end: every partition heals, and only a minority of
+    the servers (the first ones named in a crash) may stay down. Crashes that a
+    message triggers (possibly late: the 4th heartbeat) are kept only for that
+    minority; every other server that crashes at a time recovers after the last
+    timed fault."""
     minority = (len(servers) - 1) // 2
+    crashing: list[str] = []
+    for f in faults:
+        s = f.get("crash") or (f.get("crash_after_send") or {}).get("from") \
+            or (f.get("crash_after_receive") or {}).get("to")
+        if s is not None and s not in crashing:
+            crashing.append(s)
+    may_stay_down = set(crashing[:minority])
     out = []
     last = 0.0
     for f in faults:
         f = dict(f)
+        triggered = (f.get("crash_after_send") or {}).get("from") or (f.get("crash_after_receive") or {}).get("to")
+        if triggered is not None and triggered not in may_stay_down:
+            continue
         if "partition" in f and "until" not in f:
             f["until"] = f["at"] + DURATIONS[0]
         for k in ("at", "until"):
             if k in f:
                 last = max(last, f[k])
         out.append(f)
-    down: list[str] = []
-    for f in out:
-        s = f.get("crash") or (f.get("crash_after_send") or {}).get("from") \
-            or (f.get("crash_after_receive") or {}).get("to")
-        if s is not None and s not in down:
-            down.append(s)
     late = last + DURATIONS[0]
-    for s in down[minority:]:
-        out.append({"at": late, "recover": s})
+    for s in crashing[minority:]:
+        if any(f.get("crash") == s for f in out):
+            out.append({"at": late, "recover": s})
     return out
 
 
@@ -423,8 +490,8 @@ def schedule_counts(scenario) -> dict[str, int]:
 __all__ = [
     "DURATIONS", "EXTRA_DELAYS", "GAPS", "KINDS", "LINK_DELAYS", "LOSS", "TIMES",
     "client_names", "client_schedules", "crashes", "crashes_after_receive", "crashes_after_send", "delays", "drops",
-    "end_faults", "fault_kinds", "fault_lists", "link_overrides", "message_kinds", "message_matches", "networks",
+    "FAULTS", "end_faults", "fault_kinds", "fault_lists", "isolations", "link_overrides", "message_kinds", "message_matches", "networks",
     "nths",
-    "partitions", "request_ids", "scenarios", "schedule_counts", "schedule_size", "server_names", "splits",
+    "partitions", "request_ids", "scenarios", "with_recovery", "schedule_counts", "schedule_size", "server_names", "splits",
     "times",
 ]

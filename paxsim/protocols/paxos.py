@@ -70,7 +70,7 @@ Choices where the tutorial is open (documented, tested):
   only when it sent nothing to everybody since the last tick (its learns, sent
   to every server, already show it is alive). An accept that is not chosen is
   resent, to the servers whose learn is missing, ``retransmit`` to
-  ``1.5 x retransmit`` time units after it went out (then every ``retransmit/2``).
+  ``1.5 x retransmit`` time units after it last went out.
 
 :class:`PaxosPromiseWithoutRound` is the broken variant of Fig. 12-promise:
 promises carry values without rounds, and the new leader takes, for each slot,
@@ -166,7 +166,7 @@ class Leader:
         self.label: Any = None
         self.promises: dict[ProcessId, tuple[Accepted, ...]] = {}
         self.next_slot = 1
-        self.inflight: dict[int, Request] = {}   # slot -> value proposed in this round, not yet chosen
+        self.inflight: dict[int, list] = {}      # slot -> [value, resend due], proposed, not yet chosen
         self.proposed: dict[str, int] = {}       # request id -> slot, this round
         self.queue: list[Request] = []           # requests waiting for phase 1 to end
         self.since = 0.0
@@ -251,8 +251,6 @@ class Paxos(Replica):
         self.next_try = 0.0
         self.busy = False            # sent something to every peer since the last heartbeat tick
         self.rtx_armed = False
-        self.rtx_mark = 0            # slots up to here were in flight at the last retransmit tick
-        self.rtx_mark2 = 0           # ... and at the tick before: overdue
         self.fwd: dict[str, Request] = {}   # client requests I forwarded, not yet executed here
         self.fwd_to: Optional[ProcessId] = None  # ... to this leader
         self.fwd_at = 0.0                        # ... last at this time
@@ -355,7 +353,7 @@ class Paxos(Replica):
                 self._check(now, out)
             return out
         if name == RETRANSMIT_TIMER:
-            return self._retransmit()
+            return self._retransmit(now)
         return []
 
     # ---- failure detection and taking over -------------------------------------------
@@ -521,9 +519,11 @@ class Paxos(Replica):
         """Slot ``slot`` is chosen: stop resending my proposal for it; if another value
         won it (I was a stale leader), my request may be proposed again later."""
         L = self.ldr
-        mine = L.inflight.pop(slot, None)
-        if mine is not None and mine.id != value.id and L.proposed.get(mine.id) == slot:
-            del L.proposed[mine.id]
+        entry = L.inflight.pop(slot, None)
+        if entry is not None:
+            mine = entry[0]
+            if mine.id != value.id and L.proposed.get(mine.id) == slot:
+                del L.proposed[mine.id]
 
     def _execute(self, out: list) -> None:
         lrn = self.lrn
@@ -565,7 +565,7 @@ class Paxos(Replica):
             if req.id in L.proposed:
                 return []  # in progress
             out: list[Effect] = []
-            self._propose(req, out)
+            self._propose(now, req, out)
             return out
         if L.phase == 1:
             if req not in L.queue:
@@ -581,7 +581,7 @@ class Paxos(Replica):
             return [Send(leader, msg)]
         return []
 
-    def _propose(self, req: Request, out: list) -> None:
+    def _propose(self, now: float, req: Request, out: list) -> None:
         L = self.ldr
         lrn = self.lrn
         slot = L.next_slot
@@ -591,9 +591,9 @@ class Paxos(Replica):
             slot += 1
         L.next_slot = slot + 1
         L.proposed[req.id] = slot
-        self._send_accept(slot, req, out)
+        self._send_accept(now, slot, req, out)
 
-    def _send_accept(self, slot: int, req: Request, out: list) -> None:
+    def _send_accept(self, now: float, slot: int, req: Request, out: list) -> None:
         L = self.ldr
         r = L.rnd
         self.acc.accepted[slot] = (r, req)
@@ -604,25 +604,27 @@ class Paxos(Replica):
         self.busy = True
         lrn = self.lrn
         if slot >= lrn.next_exec and slot not in lrn.chosen:
-            L.inflight[slot] = req
+            L.inflight[slot] = [req, now + self.rtx_every]
             if not self.rtx_armed:
                 self.rtx_armed = True
                 out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
             self._tally(slot, r, req, self.mybit, out)
 
-    def _retransmit(self) -> list[Effect]:
+    def _retransmit(self, now: float) -> list[Effect]:
+        """Resend each accept unanswered for ``retransmit`` to the servers whose learn
+        is missing (the timer ticks every retransmit/2 while accepts are in flight)."""
         L = self.ldr
         self.rtx_armed = False
         if L.phase != 2 or not L.inflight:
-            self.rtx_mark = self.rtx_mark2 = L.next_slot - 1  # idle: nothing is overdue
             return []
         out: list[Effect] = []
         votes = self.lrn.votes
         bit = self.bit
-        mark, self.rtx_mark2, self.rtx_mark = self.rtx_mark2, self.rtx_mark, L.next_slot - 1
-        for slot, req in L.inflight.items():
-            if slot > mark:
-                break  # proposed since the last tick: not overdue yet
+        for slot, entry in L.inflight.items():
+            if entry[1] > now:
+                continue
+            entry[1] = now + self.rtx_every
+            req = entry[0]
             v = votes.get(slot)
             mask = v[2] if v is not None and v[0] == L.rnd else self.mybit
             m = Accept(req, slot, L.label)
@@ -686,7 +688,7 @@ class Paxos(Replica):
                 value = values.get(slot, NOOP)
             if value is not NOOP:
                 L.proposed[value.id] = slot
-            self._send_accept(slot, value, out)
+            self._send_accept(now, slot, value, out)
         L.next_slot = top + 1
         queue, L.queue = L.queue, []
         if self.fwd:
@@ -694,7 +696,7 @@ class Paxos(Replica):
             self.fwd = {}
         for req in queue:
             if req.id not in L.proposed and req.id not in lrn.service.done:
-                self._propose(req, out)
+                self._propose(now, req, out)
         return out
 
     # ---- heartbeats and catching up ----------------------------------------------------------

@@ -46,7 +46,11 @@ Choices where the text is open:
   executes what it accepted, and it reports all it accepted.
 * A new leader re-sends accepts for every slot from 1 (also slots it executed),
   so a server that missed them catches up; a leader also re-sends to any server
-  whose heartbeat shows it executed fewer slots.
+  whose heartbeat shows it executed fewer slots and no progress since its
+  previous heartbeat (or that claims to lead, when partitions merge).
+* Clients send to one server at a time; a follower forwards a request to its
+  leader. Every server that executes a request replies (as in the figures,
+  where S3 answers <s^1> in Fig. 11 and S2 in Fig. 12a).
 
 Both run on the shared engine in :mod:`paxsim.protocols.paxos` with these flags.
 """

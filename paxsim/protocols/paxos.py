@@ -208,6 +208,7 @@ class Paxos(Replica):
     learn_to_all: ClassVar[bool] = True      # learns go to every server; else to the leader only
     exec_on_accept: ClassVar[bool] = False   # a follower executes on the accept (3-server rule)
     replies_all: ClassVar[bool] = False      # every server that executes replies; else the leader
+    own_report_first: ClassVar[bool] = True  # without rounds: may the new leader's own value win?
 
     @classmethod
     def check_params(cls, given, n_servers):
@@ -666,7 +667,8 @@ class Paxos(Replica):
 
     def pick(self, reports: list[tuple[ProcessId, tuple[Accepted, ...]]]) -> dict[int, Request]:
         """Per slot, the value the new leader re-proposes: the one with the highest
-        vrnd (Paxos); without rounds, the lowest-ranked promiser's."""
+        vrnd (Paxos); without rounds, the lowest-ranked promiser's (LeaderChange: the
+        lowest-ranked other promiser's, its own only if no other reported the slot)."""
         best: dict[int, tuple[Any, Request]] = {}
         if self.promise_rounds:
             for _src, entries in reports:
@@ -676,7 +678,9 @@ class Paxos(Replica):
                     if b is None or vr > b[0]:
                         best[a.slot] = (vr, a.request)
         else:
-            for src, entries in sorted(reports, key=lambda x: self.rank_of[x[0]]):
+            own_last = not self.own_report_first
+            order = sorted(reports, key=lambda x: (own_last and x[0] == self.pid, self.rank_of[x[0]]))
+            for src, entries in order:
                 for a in entries:
                     if a.slot not in best:
                         best[a.slot] = (src, a.request)

@@ -172,3 +172,29 @@ def test_five_servers_one_promise_and_execute_on_accept_lose_a_reply():
     c.request("C2", "m2", to="S3")
     c.deliver_all()
     assert "s^2" in c.replies["C2"]             # against C1's s^1
+
+
+def test_new_leader_resends_what_the_promise_reports_over_its_own_stale_value():
+    c = Cluster(LeaderChangeRounds, THREE)
+    c.start()
+    c.isolate("S1")
+    c.request("C2", "m4", to="S1")              # S1, cut off, accepts m4 for slot 1 alone
+    c.deliver_all()
+    tick(c, "S2")
+    c.deliver_all()                             # S2 leads round 2 with S3
+    c.request("C1", "m1", to="S2")
+    c.deliver_all()
+    assert c.executed("S3") == ["m1"] and c.replies["C1"][0] == "s^1"
+    c.crash("S2")
+    c.heal()
+    c.advance(4.0)
+    c.fire("S1", "retransmit")                  # S1's round-1 accept: S3 answers NACK(2)
+    c.deliver_all()
+    assert c.replicas["S1"].ldr.phase == 0
+    tick(c, "S1")                               # S2 is silent: S1 asks with round 4
+    c.deliver(kind="PREP", dst="S3")
+    assert [e.msg.label() for e in c.pending(kind="PROM")] == ["<PROM, m1, 4>"]
+    c.deliver(kind="PROM")
+    assert [e.msg.label() for e in c.pending(kind="ACC", dst="S3")] == ["<ACC, m1, 1, 4>"]
+    c.deliver_all()
+    assert c.executed("S1") == ["m1"]

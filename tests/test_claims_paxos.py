@@ -90,7 +90,10 @@ def test_fig12b_every_request_answered_and_all_replicas_agree():
     invoked = {i.request.id for i in r.history.invocations}
     assert answered == invoked and len(invoked) == 12
     m = r.metrics()
-    assert m["leader_changes"] >= 2 and m["messages_dropped"] > 0 and m["messages_duplicated"] > 0
+    assert m["messages_dropped"] > 0 and m["messages_duplicated"] > 0
+    assert leader_logs(r) == [("S1", 1), ("S2", 2), ("S3", 3)]
+    # the recovered servers rebuilt their service from scratch by catching up
+    assert sum(1 for e in r.history.executions if e.replica == "S4") == 24
     final = {}
     for e in r.history.executions:
         final[e.replica] = e.state

@@ -22,6 +22,7 @@ counterexample of the smallest (k, w) that failed wins, whatever finished first.
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class FuzzConfig:
     max_faults: int = 5
     params: tuple = ()          # sorted (key, value) pairs: hashable, picklable
     chunk: int = 100            # hypothesis examples per chunk
+    shrink_runs: int = 300      # runs hypothesis may spend shrinking after the first failure
     settle: Optional[float] = None   # None: 30 when looking for safety only, else the scenario default
 
     def strategy(self):
@@ -109,6 +111,8 @@ def run_chunk(cfg: FuzzConfig, seed: int, worker: int, k: int, max_examples: int
     runs = 0
     t0 = time.perf_counter()
     first: list[float] = []
+    first_runs: list[int] = []
+    failing: dict[str, tuple[str, str]] = {}
 
     @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
               phases=(Phase.generate, Phase.target, Phase.shrink), suppress_health_check=list(HealthCheck),
@@ -117,14 +121,22 @@ def run_chunk(cfg: FuzzConfig, seed: int, worker: int, k: int, max_examples: int
     @given(cfg.strategy())
     def probe(d: dict) -> None:
         nonlocal runs
-        runs += 1
         if below is not None and schedule_size(d) >= below:
             return
-        outcome, error = outcome_of(d, observe=True)
-        if cfg.fails(outcome):
+        key = json.dumps(d, sort_keys=True)
+        known = failing.get(key)   # hypothesis replays the smallest failure at the end
+        if known is None:
+            if first and runs - first_runs[0] >= cfg.shrink_runs:
+                return             # the shrink budget is spent: nothing new counts as failing
+            runs += 1
+            outcome, error = outcome_of(d, observe=True)
+            if not cfg.fails(outcome):
+                return
             if not first:
                 first.append(time.perf_counter() - t0)
-            raise _Found(d, outcome, error)
+                first_runs.append(runs)
+            known = failing[key] = (outcome, error)
+        raise _Found(d, *known)     # one raise: hypothesis tells failures apart by their line
 
     try:
         probe()

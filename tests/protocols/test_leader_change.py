@@ -188,7 +188,7 @@ def test_new_leader_resends_what_the_promise_reports_over_its_own_stale_value():
     c.crash("S2")
     c.heal()
     c.advance(4.0)
-    c.fire("S1", "retransmit")                  # S1's round-1 accept: S3 answers NACK(2)
+    c.fire("S1", "heartbeat")                   # S1's round-1 heartbeat and accept: NACK(2)
     c.deliver_all()
     assert c.replicas["S1"].ldr.phase == 0
     tick(c, "S1")                               # S2 is silent: S1 asks with round 4

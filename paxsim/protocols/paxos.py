@@ -69,9 +69,8 @@ Choices where the tutorial is open (documented, tested):
 * Heartbeats: the leader sends them every ``heartbeat`` time units; a follower
   only when it sent nothing to everybody since the last tick (its learns, sent
   to every server, already show it is alive). An accept that is not chosen is
-  resent, to the servers whose learn is missing, once it has been unanswered
-  for ``retransmit`` time units (looked for on every heartbeat tick, or every
-  ``retransmit/2`` time units on a timer of its own if heartbeats are rarer).
+  resent, to the servers whose learn is missing, ``retransmit`` to
+  ``1.5 x retransmit`` time units after it last went out.
 
 :class:`PaxosPromiseWithoutRound` is the broken variant of Fig. 12-promise:
 promises carry values without rounds, and the new leader takes, for each slot,
@@ -244,10 +243,7 @@ class Paxos(Replica):
         self.hb_every = float(params["heartbeat"])
         self.suspect_after = float(params["suspect"])
         self.rtx_every = float(params["retransmit"])
-        self.rtx_tick = self.rtx_every / 2
-        # Overdue accepts are looked for every rtx_tick; when the heartbeat ticks at least
-        # that often (the defaults), the heartbeat tick does it: one timer less.
-        self.rtx_timer = self.rtx_tick < self.hb_every
+        self.rtx_tick = self.rtx_every / 2  # an accept is resent 1 to 1.5 x retransmit after it went out
         self.backoff = float(params["backoff"])
         self.det = Detector(self.peers, self.suspect_after, self.hb_every)
         self.last = self.det.last
@@ -358,8 +354,6 @@ class Paxos(Replica):
             self.busy = False
             if self.ldr.phase != 2:
                 self._check(now, out)
-            elif self.ldr.inflight and not self.rtx_timer:
-                self._resend_due(now, out)
             return out
         if name == RETRANSMIT_TIMER:
             return self._retransmit(now)
@@ -632,26 +626,19 @@ class Paxos(Replica):
         lrn = self.lrn
         if slot >= lrn.next_exec and slot not in lrn.chosen:
             L.inflight[slot] = [req, now + self.rtx_every]
-            if not self.rtx_armed and self.rtx_timer:
+            if not self.rtx_armed:
                 self.rtx_armed = True
                 out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
             self._tally(slot, r, req, self.mybit, out)
 
     def _retransmit(self, now: float) -> list[Effect]:
-        """The retransmit timer (only when retransmit < 2 x heartbeat)."""
+        """Resend each accept unanswered for ``retransmit`` to the servers whose learn
+        is missing (the timer ticks every retransmit/2 while accepts are in flight)."""
+        L = self.ldr
         self.rtx_armed = False
-        if self.ldr.phase != 2 or not self.ldr.inflight:
+        if L.phase != 2 or not L.inflight:
             return []
         out: list[Effect] = []
-        self._resend_due(now, out)
-        self.rtx_armed = True
-        out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
-        return out
-
-    def _resend_due(self, now: float, out: list) -> None:
-        """Resend each accept unanswered for ``retransmit`` to the servers whose learn
-        is missing."""
-        L = self.ldr
         votes = self.lrn.votes
         bit = self.bit
         for slot, entry in L.inflight.items():
@@ -665,6 +652,9 @@ class Paxos(Replica):
             for p in self.peers:
                 if not mask & bit[p]:
                     out.append(Send(p, m))
+        self.rtx_armed = True
+        out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
+        return out
 
     def _on_promise(self, now: float, src: ProcessId, msg: Promise) -> list[Effect]:
         L = self.ldr

@@ -124,13 +124,17 @@ def explain(r: RunResult, events: int = 40) -> list[str]:
            f"{', '.join(c.name for c in sc.clients)}: {r.outcome}"]
     out.append("The schedule:")
     out += ["  - " + x for x in describe_schedule(sc)]
-    lost = lost_messages(r)
-    crashes = []
+    bad: list[tuple[float, str]] = []
     if r.trace is not None:
-        crashes = [f"t={rec['t']:g}: {rec['src']} crashes" for rec in r.trace.records() if rec["ev"] == "crash"]
-    if lost or crashes:
+        for rec in r.trace.records():
+            if rec["ev"] == "drop" and rec.get("type") != "HB":
+                bad.append((rec["t"], f"t={rec['t']:g}: {rec['label']} from {rec['src']} to {rec['dst']}"
+                                      f" ({rec['reason']})"))
+            elif rec["ev"] in ("crash", "recover"):
+                bad.append((rec["t"], f"t={rec['t']:g}: {rec['src']} {rec['ev'].replace('crash', 'crashe')}s"))
+    if bad:
         out.append("What was lost, who crashed:")
-        out += ["  - " + x for x in lost + crashes]
+        out += ["  - " + x for _t, x in bad]
     if r.trace is not None and events:
         out.append("What happened (heartbeats left out):")
         out += ["  " + x for x in event_lines(r.trace, limit=events)]

@@ -84,7 +84,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..types import (
-    Accept, Accepted, ClientRequest, Effect, Execute, Heartbeat, Learn, Log, Message, Persist, Prepare,
+    Accept, Accepted, Broadcast, ClientRequest, Effect, Execute, Heartbeat, Learn, Log, Message, Persist, Prepare,
     ProcessId, Promise, Reply, Request, Send, SetTimer,
 )
 from .base import ParamError, Replica
@@ -349,8 +349,7 @@ class Paxos(Replica):
             out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
             if self.ldr.phase == 2 or not self.busy or not self.learn_to_all:
                 hb = Heartbeat(self.ldr.label if self.ldr.phase == 2 else None, self.lrn.next_exec - 1)
-                for p in self.peers:
-                    out.append(Send(p, hb))
+                out.append(Broadcast(self.peers, hb))
             self.busy = False
             if self.ldr.phase != 2:
                 self._check(now, out)
@@ -401,8 +400,7 @@ class Paxos(Replica):
         acc.promised = r
         out: list[Effect] = [Persist("promised", r)]
         prep = Prepare(L.label)
-        for p in self.peers:
-            out.append(Send(p, prep))
+        out.append(Broadcast(self.peers, prep))
         if 1 >= self.pq:
             out += self._lead(now)
         return out
@@ -471,8 +469,7 @@ class Paxos(Replica):
         lrn = self.lrn
         if self.learn_to_all:
             lm = Learn(req, slot, raw)
-            for p in self.peers:
-                out.append(Send(p, lm))
+            out.append(Broadcast(self.peers, lm))
             self.busy = True
             if slot >= lrn.next_exec and slot not in lrn.chosen:
                 self._tally(slot, r, req, self.mybit | self.bit[src], out)
@@ -620,8 +617,7 @@ class Paxos(Replica):
         self.acc.accepted[slot] = (r, req)
         out.append(Persist(f"a{slot}", (r, req)))
         m = Accept(req, slot, L.label)
-        for p in self.peers:
-            out.append(Send(p, m))
+        out.append(Broadcast(self.peers, m))
         self.busy = True
         lrn = self.lrn
         if slot >= lrn.next_exec and slot not in lrn.chosen:

@@ -41,8 +41,10 @@ class Client:
         self.current: Optional[Request] = None
         self.sent_at = 0.0
         self.target = 0             # in "one" mode: index into targets
-        self.attempt = 0
-        self.answered: set[str] = set()
+        self.attempt = 0            # resends of the current request so far
+        self.last_send = 0.0
+        self.retry_armed = False    # one retry timer per client, not one per request
+        self.invoked = False        # the current request has gone out
 
     def start(self) -> None:
         self._schedule_next()
@@ -54,40 +56,64 @@ class Client:
         request, at = self.requests[self.next]
         self.next += 1
         self.current = request
-        delay = max(0.0, at - self.env.now)
-        Timeout(self.env, delay, (request, 0)).callbacks.append(self._send)
-
-    def _send(self, ev: Timeout) -> None:
-        request, attempt = ev._value
-        if self.current is not request or attempt != self.attempt:
-            return
-        now = self.env.now
-        if attempt == 0:
-            self.sent_at = now
-            pos = self.net.position()
-            if self.trace is not None:
-                self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
-            self.history.invocations.append(Invocation(now, self.pid, request, pos))
-            self.metrics.invoked(now)
+        self.invoked = False
+        self.attempt = 0
+        delay = at - self.env._now
+        if delay > 0.0:
+            self.net.later(delay, self._at_time, request)
         else:
-            if self.mode == "one":
-                self.target = (self.target + 1) % len(self.targets)
-            if self.trace is not None:
-                self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id, "retry": attempt})
+            self._invoke(request)  # closed loop: the next request goes out at once
+
+    def _at_time(self, ev) -> None:
+        if ev._value is self.current:
+            self._invoke(ev._value)
+
+    def _invoke(self, request: Request) -> None:
+        now = self.env._now
+        self.invoked = True
+        self.sent_at = self.last_send = now
+        pos = self.net.position()
+        if self.trace is not None:
+            self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
+        self.history.invocations.append(Invocation(now, self.pid, request, pos))
+        self.metrics.invoked(now)
+        self._transmit(request)
+        if self.retry and not self.retry_armed:
+            self.retry_armed = True
+            self.net.later(self.retry, self._retry, None)
+
+    def _transmit(self, request: Request) -> None:
         msg = ClientRequest(request)
         if self.mode == "all":
             for s in self.targets:
                 self.net.send(self.pid, s, msg)
         else:
             self.net.send(self.pid, self.targets[self.target], msg)
-        if self.retry:
-            self.attempt = attempt + 1
-            Timeout(self.env, self.retry, (request, attempt + 1)).callbacks.append(self._send)
+
+    def _retry(self, ev) -> None:
+        """Resend the current request if it went unanswered for ``retry`` since its last send."""
+        self.retry_armed = False
+        request = self.current
+        if request is None or not self.invoked:
+            return  # idle, or the next request is not due yet: its invocation re-arms
+        now = self.env._now
+        due = self.last_send + self.retry
+        if now >= due - 1e-9:
+            self.attempt += 1
+            if self.mode == "one":
+                self.target = (self.target + 1) % len(self.targets)
+            if self.trace is not None:
+                self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id, "retry": self.attempt})
+            self._transmit(request)
+            self.last_send = now
+            due = now + self.retry
+        self.retry_armed = True
+        self.net.later(due - now, self._retry, None)
 
     def receive(self, src: ProcessId, msg: Message) -> None:
         if type(msg) is not ClientReply:
             return
-        now = self.env.now
+        now = self.env._now
         # the deliver event of this reply is the last trace event; without a trace, a counter
         pos = len(self.trace.events) - 1 if self.trace is not None else self.net.position()
         self.history.replies.append(Observed(now, self.pid, msg.request, msg.state, src, pos))
@@ -100,7 +126,6 @@ class Client:
                 except ValueError:
                     pass
             self.metrics.completed(now, now - self.sent_at)
-            self.attempt = 0
             self.current = None
             self._schedule_next()
 

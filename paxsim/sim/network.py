@@ -159,6 +159,7 @@ class Network:
         self.duplicated: dict[str, int] = defaultdict(int)
         self._queue = env._queue
         self._eid = env._eid
+        self._on_delivery = self._deliver  # bound once, not per message
         self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
 
@@ -249,7 +250,7 @@ class Network:
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._deliver], value)))
+            heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._on_delivery], value)))
             if link.dup and link.dup_rng.random() < link.dup:
                 self.duplicated[kind] += 1
                 if trace is not None:
@@ -277,7 +278,7 @@ class Network:
             if at < link.last:
                 at = link.last
             link.last = at
-        heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._deliver], value)))
+        heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._on_delivery], value)))
 
     def later(self, delay: float, callback: Callable[[Event], None], value: Any) -> None:
         """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""

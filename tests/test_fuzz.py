@@ -237,8 +237,8 @@ def test_cli_out_must_be_a_folder(tmp_path, capsys):
 
 def test_two_workers_pick_the_lowest_worker_deterministically(tmp_path):
     cfg = FuzzConfig("uncoordinated", servers=2, chunk=30)
-    a = search(cfg, seed=11, budget_examples=120, workers=2, improve=0)
-    b = search(cfg, seed=11, budget_examples=120, workers=2, improve=0)
+    a = search(cfg, seed=11, budget_examples=60, workers=2, improve=0)
+    b = search(cfg, seed=11, budget_examples=60, workers=2, improve=0)
     assert a.found is not None and a.found == b.found and a.key == b.key
     assert a.key[0] == 0        # found in the first round of chunks
 

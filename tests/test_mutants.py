@@ -41,7 +41,7 @@ def test_there_are_at_least_six_mutants_each_a_small_override_of_paxos():
 def test_fuzzer_kills_the_mutant(name):
     servers, seed, budget = BUDGETS[name]
     protocol = f"tests.mutants.paxos_mutants:{name}"
-    res = search(FuzzConfig(protocol, servers=servers), seed=seed, budget_examples=budget, improve=0)
+    res = search(FuzzConfig(protocol, servers=servers, shrink_runs=50), seed=seed, budget_examples=budget, improve=0)
     assert res.found is not None, f"{name} survived {budget} examples"
     assert res.outcome == "UNSAFE"
     assert outcome_of(res.found)[0] == "UNSAFE"

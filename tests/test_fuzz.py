@@ -198,9 +198,15 @@ def test_cli_finds_writes_replays_and_exits_1(tmp_path, capsys):
     assert sc.expected == "STUCK" and schedule_size(sc) <= 1
     assert cli_main(["run", str(path), "--events", "0"]) == 0      # replays to the same outcome
     first = path.read_bytes()
-    assert fuzz(tmp_path, "--protocol", "send_accept", "--servers", "2", "--liveness", "--seed", "1",
-                "--budget-examples", "100", "--improve", "1") == 1
-    assert path.read_bytes() == first                                # same seed, same bytes
+    path.unlink()
+    # same seed, same bytes: in another process, under another hash seed
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED="123")
+    p = subprocess.run([sys.executable, "-m", "paxsim", "fuzz", "--protocol", "send_accept", "--servers", "2",
+                        "--liveness", "--seed", "1", "--budget-examples", "100", "--improve", "1",
+                        "--out", str(tmp_path / "cx")], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 1, p.stderr
+    assert path.read_bytes() == first
 
 
 def test_cli_exit_0_when_nothing_found(tmp_path, capsys):

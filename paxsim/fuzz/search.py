@@ -9,7 +9,9 @@ violation (UNSAFE, or STUCK when looking for liveness failures). Hypothesis then
 shrinks the failing schedule and replays the smallest one, which is the one the
 exception carries. Chunks repeat until the budget (examples or seconds) ends.
 
-A greedy pass follows (:func:`minimize`): remove each fault, each link override,
+Shrinking is capped (``FuzzConfig.shrink_runs`` simulations after the first
+failure; the failures already seen are remembered, so hypothesis's final replay
+stays consistent). A greedy pass follows (:func:`minimize`): remove each fault, each link override,
 loss, duplication, jitter ... one at a time, keeping every removal after which the
 protocol still fails the same way. What is left is as small as the tutorial's
 own figures (see :func:`~paxsim.fuzz.strategies.schedule_size`).

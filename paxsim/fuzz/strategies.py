@@ -22,6 +22,10 @@ decimals, and a grid makes shrunk counterexamples read like the tutorial's
 figures (``t=2``, ``delay 3``). Everything shrinks towards "no fault": empty
 fault lists, no loss, the first element of each grid.
 
+:func:`fault_lists` draws each schedule's own palette first (swarm testing: which
+fault kinds, message kinds and victim servers it uses), so faults come correlated,
+and :func:`isolations` draws leader churn (servers cut off one after another).
+
 With ``liveness=True`` the faults *end*: partitions heal, crashed servers beyond
 a minority recover, no probabilistic loss, clients resend. A request left
 unanswered after such a schedule is a liveness failure of the protocol (STUCK),
@@ -211,8 +215,8 @@ def partitions(draw, servers: Sequence[str], clients: Sequence[str] = (), heal: 
                sides: Sequence[tuple[tuple[str, ...], tuple[str, ...]]] = ()) -> dict:
     """A partition of the servers in two sides, each client on one side or with both
     (a process in no group reaches everyone), healing after a grid duration.
-    ``heal=True`` always heals, ``False`` never, ``None`` either. Servers left out of
-    both ``sides`` (when given) stay connected to everybody."""
+    ``heal=True`` always heals, ``False`` never, ``None`` either. ``sides``: the cuts
+    to choose from (default: every cut, see :func:`splits`)."""
     options = list(sides) or splits(servers)
     if not options:
         return {"at": 0.0, "heal": True}

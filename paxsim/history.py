@@ -10,21 +10,25 @@ the trace event that produced the record), so that a violation can point there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .types import ProcessId, Request, State
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+# The three record types are immutable named tuples: a run makes one per request,
+# reply and execution, so they are built on the hot path (tuple-fast, unlike a
+# frozen dataclass) while reading like one (``rec.time``, ``rec.state``).
+
+class Invocation(NamedTuple):
+    """``client`` sent ``request`` (its first send; resends are not new invocations)."""
+
     time: float
     client: ProcessId
     request: Request
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
-class Observed:
+class Observed(NamedTuple):
     """A reply that reached a client: ``client`` saw ``state`` for ``request``."""
 
     time: float
@@ -41,8 +45,7 @@ class Observed:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Execution:
+class Execution(NamedTuple):
     """Replica ``replica`` executed ``request`` as number ``state.length``."""
 
     time: float

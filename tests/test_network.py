@@ -16,6 +16,7 @@ class Sink:
     def __init__(self, pid):
         self.pid = pid
         self.up = True
+        self.replica = None
         self.got: list[tuple[float, str, Message]] = []
         self.env = None
 

@@ -37,6 +37,7 @@ class Client:
         self.retry = retry
         self.metrics = metrics
         self.up = True
+        self.replica = None         # not a server: the network calls receive()
         self.next = 0               # index of the next request to send
         self.current: Optional[Request] = None
         self.sent_at = 0.0

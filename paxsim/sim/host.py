@@ -67,7 +67,9 @@ class Host:
 
     # ---- inputs -------------------------------------------------------------------------
     def receive(self, src: ProcessId, msg: Message) -> None:
-        self.apply(self.replica.on_message(self.env._now, src, msg))
+        effects = self.replica.on_message(self.env._now, src, msg)
+        if effects:  # most learns change nothing visible: skip the call
+            self.apply(effects)
 
     def _fire(self, ev: Timeout) -> None:
         name, gen, epoch = ev._value
@@ -87,11 +89,7 @@ class Host:
             if t is Send:
                 net.send(pid, e.dst, e.msg)
             elif t is Broadcast:
-                msg = e.msg
-                for dst in e.dsts:
-                    net.send(pid, dst, msg)
-                    if not self.up:
-                        return
+                net.broadcast(pid, e.dsts, e.msg)
             elif t is SetTimer:
                 gen = self.timer_gen = self.timer_gen + 1
                 self.timers[e.name] = gen

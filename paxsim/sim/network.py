@@ -27,6 +27,7 @@ from . import trace as T
 class Node(Protocol):
     pid: ProcessId
     up: bool
+    replica: Any  # a host's replica (messages go straight to it), None for a client
 
     def receive(self, src: ProcessId, msg: Message) -> None: ...
 
@@ -259,6 +260,53 @@ class Network:
         if crash_after:
             self.crash(src)
 
+    def broadcast(self, src: ProcessId, dsts: tuple[ProcessId, ...], msg: Message) -> None:
+        """``send(src, dst, msg)`` for each ``dst`` in order: the same draws, the same
+        trace, the same counters, with what does not change between them done once.
+        With a partition or targeted faults about, it simply calls ``send``."""
+        if self.on_send or self.groups is not None:
+            node = self.nodes[src]
+            for dst in dsts:
+                self.send(src, dst, msg)
+                if not node.up:
+                    return
+            return
+        now = self.env._now
+        kind = msg.kind
+        self.sent[kind] += len(dsts)
+        trace = self.trace
+        links = self.links
+        queue = self._queue
+        eid = self._eid
+        deliver = self._on_delivery
+        for dst in dsts:
+            mid = self.next_mid
+            self.next_mid = mid + 1
+            if trace is not None:
+                trace.events.append((now, T.SEND, src, dst, mid, msg))
+            link = links[(src, dst)]
+            if link.loss and link.loss_rng.random() < link.loss:
+                self._drop(now, src, dst, mid, msg, "loss")
+                continue
+            value = (src, dst, mid, msg)
+            dist = link.dist
+            if dist == 1:
+                at = now + link.a + link.b * link.rand()
+            elif dist == 0:
+                at = now + link.a
+            else:
+                at = now + self._delay(link, 0.0)
+            if link.fifo:
+                if at < link.last:
+                    at = link.last
+                link.last = at
+            heappush(queue, (at, NORMAL, next(eid), Delivery([deliver], value)))
+            if link.dup and link.dup_rng.random() < link.dup:
+                self.duplicated[kind] += 1
+                if trace is not None:
+                    trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
+                self._schedule(now, link, 0.0, value)
+
     @staticmethod
     def _delay(link: Link, extra: float) -> float:
         dist = link.dist
@@ -300,7 +348,13 @@ class Network:
         self.delivered[msg.kind] += 1
         if self.trace is not None:
             self.trace.events.append((self.env._now, T.DELIVER, src, dst, mid, msg))
-        node.receive(src, msg)
+        replica = node.replica
+        if replica is not None:  # a host: hand the message straight to its replica
+            effects = replica.on_message(self.env._now, src, msg)
+            if effects:
+                node.apply(effects)
+        else:
+            node.receive(src, msg)
         if self.on_receive and self._hits(self.on_receive, src, dst, msg):
             self.crash(dst)
 

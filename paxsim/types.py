@@ -21,10 +21,16 @@ Round = Union[int, str, None]  # a round number, a leader id ("S2"), or none
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A client request: a globally unique id (``m1``) and the client that sent it."""
+    """A client request: a globally unique id (``m1``) and the client that sent it.
+
+    ``key`` is a CRC-32 of the id, computed once, for the chained state digest."""
 
     id: str
     client: ProcessId
+    key: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", crc32(self.id.encode()))
 
     def __str__(self) -> str:
         return self.id
@@ -35,17 +41,14 @@ class Request:
 _MASK = (1 << 64) - 1
 
 
-def _chain(digest: int, request_id: str) -> int:
-    """The digest of (sequence with digest ``digest``) + ``request_id``.
+def _chain(digest: int, key: int) -> int:
+    """The digest of (sequence with digest ``digest``) + the request with ``key``.
 
-    A 64-bit multiply-xorshift mix (splitmix64's finalizer) of the previous digest
-    and a CRC-32 of the id: deterministic across processes and PYTHONHASHSEED
-    (Python's ``hash`` of a str is not), order-sensitive, and cheap.
+    CPython's tuple hash (an xxHash-style mix) of two ints: order-sensitive, cheap,
+    and the same in every process under any PYTHONHASHSEED, because hashing an
+    int is not salted (hashing a str is: that is why the key is a CRC-32).
     """
-    x = (digest * 0x9E3779B97F4A7C15 + crc32(request_id.encode()) + 1) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
+    return hash((digest, key)) & _MASK
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -75,7 +78,7 @@ class State:
 
     def then(self, request: Request) -> "State":
         """The state after executing ``request`` in this state."""
-        return State(self.length + 1, _chain(self.digest, request.id), request, self)
+        return State(self.length + 1, _chain(self.digest, request.key), request, self)
 
     def requests(self) -> list[Request]:
         """The executed requests, oldest first (walks the chain: O(length))."""

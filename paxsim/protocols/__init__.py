@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 from .base import ParamError, Replica
 
@@ -31,6 +33,19 @@ class UnknownProtocol(ValueError):
     pass
 
 
+def _import(module_name: str, outside: bool):
+    """Import a protocol's module; one from outside paxsim may also live in the
+    current folder (as ``python -m`` would find it), without setting PYTHONPATH."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        if not outside or here in sys.path or exc.name != module_name.split(".")[0]:
+            raise
+        sys.path.append(here)
+        return importlib.import_module(module_name)
+
+
 def load_protocol(name: str) -> type[Replica]:
     target = BUILTIN.get(name)
     if target is None:
@@ -41,7 +56,7 @@ def load_protocol(name: str) -> type[Replica]:
         target = name
     module_name, _, cls_name = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        module = _import(module_name, outside=target is name)
     except ImportError as exc:
         raise UnknownProtocol(f"cannot import module {module_name!r} for protocol {name!r}: {exc}") from None
     cls = getattr(module, cls_name, None)

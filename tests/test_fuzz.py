@@ -135,7 +135,8 @@ def test_schedule_size_counts_losses_crashes_partitions():
 # -------------------------------------------------------------------- search ---
 
 def test_search_finds_fig2_from_scratch_and_shrinks_to_delays_only():
-    res = search(FuzzConfig("uncoordinated", servers=2), seed=3, budget_examples=100, improve=1)
+    # (the seed is picked for speed; a change in the simulator's event order may need another)
+    res = search(FuzzConfig("uncoordinated", servers=2), seed=2, budget_examples=100, improve=1)
     assert res.outcome == "UNSAFE"
     assert schedule_size(res.found) == 0           # as in Fig. 2: only delays
     assert res.found["expected"] == "UNSAFE"

@@ -244,6 +244,9 @@ class Paxos(Replica):
         self.suspect_after = float(params["suspect"])
         self.rtx_every = float(params["retransmit"])
         self.rtx_tick = self.rtx_every / 2  # an accept is resent 1 to 1.5 x retransmit after it went out
+        # effects are immutable values: the two timers this replica keeps setting, made once
+        self.hb_timer = SetTimer(HEARTBEAT_TIMER, self.hb_every)
+        self.rtx_timer = SetTimer(RETRANSMIT_TIMER, self.rtx_tick)
         self.backoff = float(params["backoff"])
         self.det = Detector(self.peers, self.suspect_after, self.hb_every)
         self.last = self.det.last
@@ -286,7 +289,7 @@ class Paxos(Replica):
     def on_start(self, now: float) -> list[Effect]:
         self.det.last = self.last = {p: now for p in self.peers}
         self.leader_seen = now
-        out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
+        out: list[Effect] = [self.hb_timer]
         first = self.servers[0]
         if self.implicit_first_leader:
             # Everybody starts out having promised S1's round 1: S1 leads at once.
@@ -312,7 +315,7 @@ class Paxos(Replica):
         self.max_seen = acc.promised
         self.leader = None  # learn who leads from the others' heartbeats
         self.next_try = now + self.suspect_after
-        return [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
+        return [self.hb_timer]
 
     # ---- inputs ---------------------------------------------------------------------
     def on_message(self, now: float, src: ProcessId, msg: Message) -> list[Effect]:
@@ -346,7 +349,7 @@ class Paxos(Replica):
     def on_timer(self, now: float, name: str) -> list[Effect]:
         if name == HEARTBEAT_TIMER:
             # One timer does both jobs: heartbeats out, then a look at the leader.
-            out: list[Effect] = [SetTimer(HEARTBEAT_TIMER, self.hb_every)]
+            out: list[Effect] = [self.hb_timer]
             if self.ldr.phase == 2 or not self.busy or not self.learn_to_all:
                 hb = Heartbeat(self.ldr.label if self.ldr.phase == 2 else None, self.lrn.next_exec - 1)
                 out.append(Broadcast(self.peers, hb))
@@ -624,7 +627,7 @@ class Paxos(Replica):
             L.inflight[slot] = [req, now + self.rtx_every]
             if not self.rtx_armed:
                 self.rtx_armed = True
-                out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
+                out.append(self.rtx_timer)
             self._tally(slot, r, req, self.mybit, out)
 
     def _retransmit(self, now: float) -> list[Effect]:
@@ -649,7 +652,7 @@ class Paxos(Replica):
                 if not mask & bit[p]:
                     out.append(Send(p, m))
         self.rtx_armed = True
-        out.append(SetTimer(RETRANSMIT_TIMER, self.rtx_tick))
+        out.append(self.rtx_timer)
         return out
 
     def _on_promise(self, now: float, src: ProcessId, msg: Promise) -> list[Effect]:

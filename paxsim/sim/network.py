@@ -146,6 +146,7 @@ class Network:
         self.trace = trace
         self.nodes: dict[ProcessId, Node] = {}
         self.links: dict[tuple[ProcessId, ProcessId], Link] = {}
+        self.links_from: dict[ProcessId, dict[ProcessId, Link]] = {}  # src -> dst -> link
         self.groups: Optional[dict[ProcessId, int]] = None  # partition: pid -> group
         self.group_list: tuple[tuple[ProcessId, ...], ...] = ()
         self.on_send: list[Targeted] = []
@@ -160,7 +161,9 @@ class Network:
         self.duplicated: dict[str, int] = defaultdict(int)
         self._queue = env._queue
         self._eid = env._eid
-        self._on_delivery = self._deliver  # bound once, not per message
+        # SimPy's step() swaps an event's callbacks attribute out and never changes
+        # the list itself, so every message in flight can share this one.
+        self._deliveries = [self._deliver]
         self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
 
@@ -170,6 +173,7 @@ class Network:
 
     def set_link(self, src: ProcessId, dst: ProcessId, link: Link) -> None:
         self.links[(src, dst)] = link
+        self.links_from.setdefault(src, {})[dst] = link
 
     def add_targeted(self, t: Targeted) -> None:
         (self.on_receive if t.action == "crash_after_receive" else self.on_send).append(t)
@@ -225,7 +229,7 @@ class Network:
                     extra += t.by
                 else:
                     crash_after = True
-        link = self.links[(src, dst)]
+        link = self.links_from[src][dst]
         g = self.groups
         if g is not None:
             ga = g.get(src)
@@ -251,7 +255,7 @@ class Network:
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._on_delivery], value)))
+            heappush(self._queue, (at, NORMAL, next(self._eid), Delivery(self._deliveries, value)))
             if link.dup and link.dup_rng.random() < link.dup:
                 self.duplicated[kind] += 1
                 if trace is not None:
@@ -275,16 +279,16 @@ class Network:
         kind = msg.kind
         self.sent[kind] += len(dsts)
         trace = self.trace
-        links = self.links
+        links = self.links_from[src]
         queue = self._queue
         eid = self._eid
-        deliver = self._on_delivery
+        deliveries = self._deliveries
         for dst in dsts:
             mid = self.next_mid
             self.next_mid = mid + 1
             if trace is not None:
                 trace.events.append((now, T.SEND, src, dst, mid, msg))
-            link = links[(src, dst)]
+            link = links[dst]
             if link.loss and link.loss_rng.random() < link.loss:
                 self._drop(now, src, dst, mid, msg, "loss")
                 continue
@@ -300,7 +304,7 @@ class Network:
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(queue, (at, NORMAL, next(eid), Delivery([deliver], value)))
+            heappush(queue, (at, NORMAL, next(eid), Delivery(deliveries, value)))
             if link.dup and link.dup_rng.random() < link.dup:
                 self.duplicated[kind] += 1
                 if trace is not None:
@@ -326,7 +330,7 @@ class Network:
             if at < link.last:
                 at = link.last
             link.last = at
-        heappush(self._queue, (at, NORMAL, next(self._eid), Delivery([self._on_delivery], value)))
+        heappush(self._queue, (at, NORMAL, next(self._eid), Delivery(self._deliveries, value)))
 
     def later(self, delay: float, callback: Callable[[Event], None], value: Any) -> None:
         """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""

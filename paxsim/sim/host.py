@@ -84,12 +84,25 @@ class Host:
     def apply(self, effects: Sequence[Any]) -> None:
         net = self.net
         pid = self.pid
+        # checks ordered by how often paxos emits each effect
         for e in effects:
             t = type(e)
-            if t is Send:
-                net.send(pid, e.dst, e.msg)
-            elif t is Broadcast:
+            if t is Broadcast:
                 net.broadcast(pid, e.dsts, e.msg)
+            elif t is Persist:
+                self.store[e.key] = e.value
+            elif t is Execute:
+                self.executed += 1
+                now = self.env._now
+                if self.trace is not None:
+                    pos = net.position()
+                    self.trace.add(now, T.EXECUTE, pid,
+                                   info={"m": e.request.id, "state": e.state.label(), "len": e.state.length})
+                else:
+                    pos = net.ticks = net.ticks + 1  # what net.position() does without a trace
+                self.history.executions.append(Execution(now, pid, e.request, e.state, pos))
+            elif t is Send:
+                net.send(pid, e.dst, e.msg)
             elif t is SetTimer:
                 gen = self.timer_gen = self.timer_gen + 1
                 self.timers[e.name] = gen
@@ -97,18 +110,8 @@ class Host:
             elif t is Reply:
                 req = e.request
                 net.send(pid, req.client, ClientReply(req, e.state))
-            elif t is Execute:
-                self.executed += 1
-                now = self.env._now
-                pos = net.position()
-                if self.trace is not None:
-                    self.trace.add(now, T.EXECUTE, pid,
-                                   info={"m": e.request.id, "state": e.state.label(), "len": e.state.length})
-                self.history.executions.append(Execution(now, pid, e.request, e.state, pos))
             elif t is CancelTimer:
                 self.timers.pop(e.name, None)
-            elif t is Persist:
-                self.store[e.key] = e.value
             elif t is Log:
                 logs = self.net.logs
                 logs[e.event] = logs.get(e.event, 0) + 1

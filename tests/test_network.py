@@ -189,3 +189,24 @@ def test_fifo_link_holds_later_messages_behind_a_delayed_one():
     net.add_targeted(Targeted(Pattern(type="HB"), 1, "delay", by=4.0))
     blast(env, net, 2)
     assert [(t, m.upto) for t, _, m in b.got] == [(5.0, 0), (5.0, 1)]
+
+
+def test_delivered_counts_equal_the_messages_that_arrived_with_loss_dup_and_in_flight():
+    env, net, a, b, _ = make(loss=0.2, dup=0.3, delay={"dist": "uniform", "low": 1.0, "high": 9.0}, fifo=False)
+    for i in range(2000):
+        net.send("A", "B", Heartbeat(upto=i))
+    env.run(until=5.0)  # some still in flight
+    assert 0 < len(b.got) < 2000
+    assert net.delivered == {"HB": len(b.got)}
+    env.run()
+    assert net.delivered == {"HB": len(b.got)}
+    assert len(b.got) == 2000 - net.dropped["HB"] + net.duplicated["HB"]
+
+
+def test_delivered_counts_messages_lost_to_a_crash_as_dropped():
+    env, net, a, b, _ = make()
+    for i in range(10):
+        net.send("A", "B", Heartbeat(upto=i))
+    b.up = False
+    env.run()
+    assert net.delivered == {} and net.dropped["HB"] == 10

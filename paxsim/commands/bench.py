@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--protocol", default="paxos", help="protocol to measure (default %(default)s)")
     p.add_argument("--servers", type=int, default=5, help="servers (default %(default)s)")
     p.add_argument("--no-stages", action="store_true", help="skip the table of messages per request per stage")
-    p.add_argument("--repeat", type=int, default=3, help="take the best of N runs (default %(default)s)")
+    p.add_argument("--repeat", type=int, default=5, help="take the best of N runs (default %(default)s)")
     p.set_defaults(func=main)
 
 

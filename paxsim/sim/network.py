@@ -227,6 +227,13 @@ class Network:
 
     # ---- the hot path -----------------------------------------------------------------
     def send(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:
+        if self.on_send or self.groups is not None:
+            self._send_checked(src, dst, msg)
+        else:
+            self.broadcast(src, (dst,), msg)
+
+    def _send_checked(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:
+        """``send`` with targeted faults and partitions about (the general path)."""
         now = self.env._now
         kind = msg.kind
         mid = self.next_mid
@@ -247,48 +254,30 @@ class Network:
                 else:
                     crash_after = True
         link = self.links_from[src][dst]
-        g = self.groups
-        if g is not None:
-            ga = g.get(src)
-            gb = g.get(dst)
-            if ga is not None and gb is not None and ga != gb:
-                self._drop(now, src, dst, mid, msg, "partition")
-                if crash_after:
-                    self.crash(src)
-                return
-        if link.loss and link.loss_rng.random() < link.loss:
+        if not self.connected(src, dst):
+            self._drop(now, src, dst, mid, msg, "partition")
+        elif link.loss and link.loss_rng.random() < link.loss:
             self._drop(now, src, dst, mid, msg, "loss")
         else:
             value = (src, dst, mid, msg)
-            # the delay draw and the push on SimPy's queue, inlined (the hot path)
-            dist = link.dist
-            if dist == 1:
-                at = now + link.a + link.b * link.rand() + extra
-            elif dist == 0:
-                at = now + link.a + extra
-            else:
-                at = now + self._delay(link, extra)
-            if link.fifo:
-                if at < link.last:
-                    at = link.last
-                link.last = at
-            heappush(self._queue, (at, NORMAL, next(self._eid), Delivery(self._deliveries, value)))
+            self._enqueue(now, link, extra, value)
             if link.dup and link.dup_rng.random() < link.dup:
                 self.duplicated[kind] += 1
                 if trace is not None:
                     trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
-                self._schedule(now, link, extra, value)
+                self._enqueue(now, link, extra, value)
         if crash_after:
             self.crash(src)
 
     def broadcast(self, src: ProcessId, dsts: tuple[ProcessId, ...], msg: Message) -> None:
         """``send(src, dst, msg)`` for each ``dst`` in order: the same draws, the same
         trace, the same counters, with what does not change between them done once.
-        With a partition or targeted faults about, it simply calls ``send``."""
+        This is the hot path: with no partition and no targeted fault about, every
+        message goes through the loop below."""
         if self.on_send or self.groups is not None:
             node = self.nodes[src]
             for dst in dsts:
-                self.send(src, dst, msg)
+                self._send_checked(src, dst, msg)
                 if not node.up:
                     return
             return
@@ -310,6 +299,7 @@ class Network:
                 self._drop(now, src, dst, mid, msg, "loss")
                 continue
             value = (src, dst, mid, msg)
+            # _enqueue(now, link, 0.0, value), inlined for the common distributions
             dist = link.dist
             if dist == 1:
                 at = now + link.a + link.b * link.rand()
@@ -326,7 +316,7 @@ class Network:
                 self.duplicated[kind] += 1
                 if trace is not None:
                     trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
-                self._schedule(now, link, 0.0, value)
+                self._enqueue(now, link, 0.0, value)
 
     @staticmethod
     def _delay(link: Link, extra: float) -> float:
@@ -341,7 +331,8 @@ class Network:
             delay = link.delay() + extra
         return delay if delay > 0.0 else 0.0
 
-    def _schedule(self, now: float, link: Link, extra: float, value: tuple) -> None:
+    def _enqueue(self, now: float, link: Link, extra: float, value: tuple) -> None:
+        """Put one copy of a message on SimPy's queue, due after the link's delay."""
         at = now + self._delay(link, extra)
         if link.fifo:
             if at < link.last:
@@ -359,13 +350,9 @@ class Network:
         if not node.up:
             self._drop(self.env._now, src, dst, mid, msg, "crashed")
             return
-        g = self.groups
-        if g is not None:
-            ga = g.get(src)
-            gb = g.get(dst)
-            if ga is not None and gb is not None and ga != gb:
-                self._drop(self.env._now, src, dst, mid, msg, "partition")
-                return
+        if self.groups is not None and not self.connected(src, dst):
+            self._drop(self.env._now, src, dst, mid, msg, "partition")
+            return
         if self.trace is not None:
             self.trace.events.append((self.env._now, T.DELIVER, src, dst, mid, msg))
         replica = node.replica

@@ -6,7 +6,7 @@ from typing import Optional
 
 from .sim.trace import Trace
 
-SKIP = {"send", "timer", "end"}
+SKIP = {"send", "timer", "end", "verdict"}  # the verdict is reported above the events
 
 
 def event_lines(trace: Trace, limit: Optional[int] = 200, timers: bool = False) -> list[str]:

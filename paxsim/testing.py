@@ -90,6 +90,15 @@ class Cluster:
             self.fire(s, name)
             n += 1
 
+    def run_for(self, duration: float, step: float = 0.5) -> None:
+        """Move time on in steps of ``step``, firing due timers and delivering
+        everything in flight after each step."""
+        end = self.now + duration
+        while self.now < end:
+            self.advance(step)
+            self.fire_due()
+            self.deliver_all()
+
     def crash(self, server: ProcessId) -> None:
         self.replicas[server] = None
         self.timers[server] = {}
@@ -177,6 +186,10 @@ class Cluster:
     def executed(self, server: ProcessId) -> list[str]:
         """Request ids ``server`` executed, in order."""
         return [rid for rid, _ in self.executions[server]]
+
+    def logged(self, event: str) -> list[tuple[ProcessId, Any]]:
+        """(server, info) of every ``Log(event, info)`` so far, in order."""
+        return [(s, info) for s, e, info in self.logs if e == event]
 
     def state(self, server: ProcessId) -> str:
         ex = self.executions[server]

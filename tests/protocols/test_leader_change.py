@@ -13,10 +13,6 @@ THREE = ["S1", "S2", "S3"]
 FIVE = ["S1", "S2", "S3", "S4", "S5"]
 
 
-def leaders(c: Cluster) -> list[tuple[str, object]]:
-    return [(s, info) for s, event, info in c.logs if event == "leader"]
-
-
 def tick(c: Cluster, server: str, after: float = 10.0) -> None:
     c.advance(after)
     c.fire(server, "heartbeat")
@@ -34,7 +30,7 @@ def test_registry_and_attributes():
 def test_s1_leads_from_the_start_and_followers_execute_on_the_accept():
     c = Cluster(LeaderChange, THREE)
     c.start()
-    assert leaders(c) == [("S1", "S1")]
+    assert c.logged("leader") == [("S1", "S1")]
     c.request("C1", "m1", to="S1")
     c.deliver(kind="REQ")
     (acc, _) = c.pending(kind="ACC")
@@ -61,7 +57,7 @@ def test_new_leader_waits_for_a_promise():
     assert str(prom) == "S3->S2 <PROM, -, S2>"
     assert c.replicas["S3"].leader == "S2"      # S3 replaced S1 by S2
     c.deliver(kind="PROM")
-    assert leaders(c)[-1] == ("S2", "S2")
+    assert c.logged("leader")[-1] == ("S2", "S2")
     assert [e.msg.label() for e in c.pending(kind="ACC")] == ["<ACC, m1, 1, S2>"] * 2
 
 
@@ -139,14 +135,14 @@ def _lead_in_turn(proto) -> Cluster:
 
 def test_ids_cannot_move_leadership_back_to_a_lower_rank():
     c = _lead_in_turn(LeaderChange)
-    assert leaders(c) == [("S1", "S1"), ("S2", "S2"), ("S3", "S3")]
+    assert c.logged("leader") == [("S1", "S1"), ("S2", "S2"), ("S3", "S3")]
     assert c.pending(kind="PREP") == []        # S1 would need an id above S3's: it has none
 
 
 def test_round_numbers_let_low_rank_lead_again():
     """Fig. 11-rounds: S1 1, S2 2, S3 3, then S1 with its next round, 4."""
     c = _lead_in_turn(LeaderChangeRounds)
-    assert leaders(c) == [("S1", 1), ("S2", 2), ("S3", 3), ("S1", 4)]
+    assert c.logged("leader") == [("S1", 1), ("S2", 2), ("S3", 3), ("S1", 4)]
     c.request("C1", "m1", to="S1")
     c.deliver_all()
     assert c.executed("S1") == ["m1"] == c.executed("S2")
@@ -168,7 +164,7 @@ def test_five_servers_one_promise_and_execute_on_accept_lose_a_reply():
     tick(c, "S3")
     c.deliver(kind="PREP", dst="S4")
     c.deliver(kind="PROM")                      # one other promise is enough here
-    assert leaders(c)[-1] == ("S3", 3)
+    assert c.logged("leader")[-1] == ("S3", 3)
     c.request("C2", "m2", to="S3")
     c.deliver_all()
     assert "s^2" in c.replies["C2"]             # against C1's s^1

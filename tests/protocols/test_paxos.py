@@ -14,16 +14,12 @@ THREE = ["S1", "S2", "S3"]
 FIVE = ["S1", "S2", "S3", "S4", "S5"]
 
 
-def leaders(c: Cluster) -> list[tuple[str, object]]:
-    return [(s, info) for s, event, info in c.logs if event == "leader"]
-
-
 def started(servers, proto=Paxos) -> Cluster:
     """A cluster in which S1 ran phase 1 for round 1 with everybody and leads."""
     c = Cluster(proto, servers)
     c.start()
     c.deliver_all()
-    assert leaders(c) == [("S1", 1)]
+    assert c.logged("leader") == [("S1", 1)]
     return c
 
 
@@ -54,9 +50,9 @@ def test_new_leader_needs_majority_of_promises():
     for s in ("S2", "S3", "S4", "S5"):
         c.deliver(kind="PREP", dst=s)
     c.deliver(kind="PROM", src="S2")           # S1 + S2: two of five
-    assert leaders(c) == [] and c.pending(kind="ACC") == []
+    assert c.logged("leader") == [] and c.pending(kind="ACC") == []
     c.deliver(kind="PROM", src="S3")           # S1 + S2 + S3: a majority
-    assert leaders(c) == [("S1", 1)]
+    assert c.logged("leader") == [("S1", 1)]
     assert [e.msg.label() for e in c.pending(kind="ACC")] == ["<ACC, m1, 1, 1>"] * 4
 
 
@@ -65,7 +61,7 @@ def test_stable_leader_skips_phase_one():
     for i in range(1, 4):
         c.request("C1", f"m{i}", to="S1")
         c.deliver_all()
-    assert c.pending(kind="PREP") == [] and leaders(c) == [("S1", 1)]
+    assert c.pending(kind="PREP") == [] and c.logged("leader") == [("S1", 1)]
     assert c.replies["C1"] == ["s^1", "s^12", "s^123"]
     assert c.executed("S2") == c.executed("S3") == ["m1", "m2", "m3"]
 
@@ -104,7 +100,7 @@ def test_acceptor_rejects_lower_round():
     take_over(c, "S2")                         # S2 suspects S1 and prepares round 2
     c.drop(kind="PREP", dst="S1")
     c.deliver_all()
-    assert leaders(c)[-1] == ("S2", 2)
+    assert c.logged("leader")[-1] == ("S2", 2)
     assert c.store["S3"]["promised"] == 2
     old = Request("m9", "C1")
     c.inbox.append(Envelope("S1", "S3", Accept(old, 1, 1)))  # the old leader's accept
@@ -152,7 +148,7 @@ def _two_leader_changes(proto) -> Cluster:
     c.isolate("S3")
     take_over(c, "S2")
     c.deliver_all()
-    assert leaders(c)[-1] == ("S2", 2)
+    assert c.logged("leader")[-1] == ("S2", 2)
     c.request("C2", "m2", to="S2")
     c.deliver_all()
     assert c.replies["C2"] == ["s^2"]
@@ -164,7 +160,7 @@ def _two_leader_changes(proto) -> Cluster:
     c.deliver(kind="PREP", dst="S5")
     proms = sorted(e.msg.label() for e in c.pending(kind="PROM"))
     c.deliver_all()
-    assert leaders(c)[-1] == ("S3", 3)
+    assert c.logged("leader")[-1] == ("S3", 3)
     return c, proms
 
 
@@ -304,7 +300,7 @@ def test_only_the_lowest_ranked_unsuspected_server_tries():
         c.fire(s, "heartbeat")
     assert sorted({e.src for e in c.pending(kind="PREP")}) == ["S3"]
     c.deliver_all()
-    assert leaders(c)[-1] == ("S3", 3)
+    assert c.logged("leader")[-1] == ("S3", 3)
     # a promise is a vote of confidence: S4 and S5 now wait a full timeout for S3
     c.advance(4.0)
     for s in ("S4", "S5"):

@@ -12,15 +12,6 @@ from paxsim.testing import Cluster
 BOTH = ["S1", "S2"]
 
 
-def run_for(c: Cluster, duration: float, step: float = 0.5) -> None:
-    """Move time in small steps, firing due timers and delivering what is in flight."""
-    end = c.now + duration
-    while c.now < end:
-        c.advance(step)
-        c.fire_due()
-        c.deliver_all()
-
-
 def test_registry_and_attributes():
     assert load_protocol("retrans_accept") is RetransAccept
     assert load_protocol("retrans_accept_fallback") is RetransAcceptFallback
@@ -109,7 +100,7 @@ def test_lost_accept_is_repaired_and_follower_executes_in_order():
     c.drop(kind="ACC")                        # <ACC, m2, 1>
     c.deliver_all()                           # m1 and <ACC, m1, 2>
     assert c.executed("S2") == []
-    run_for(c, 4.0)
+    c.run_for(4.0)
     assert c.executed("S2") == ["m2", "m1"] == c.executed("S1")
     assert c.timers["S1"] == {}
 
@@ -128,7 +119,7 @@ def test_leader_still_replies_before_any_learn():
 def test_heartbeats_keep_the_other_server_from_being_suspected():
     c = Cluster(RetransAcceptFallback, BOTH, {"heartbeat": 1.0, "suspect": 5.0})
     c.start()
-    run_for(c, 30.0)
+    c.run_for(30.0)
     assert not [log for log in c.logs if log[1] == "fallback"]
 
 
@@ -146,9 +137,9 @@ def test_leader_crash_after_reply_lets_backup_reorder():
     c.request("C1", "m1", to="S2")
     c.deliver(kind="REQ", dst="S2")           # ... then m1
     assert c.executed("S2") == []
-    run_for(c, 4.0)
+    c.run_for(4.0)
     assert c.executed("S2") == []             # not suspected yet
-    run_for(c, 3.0)
+    c.run_for(3.0)
     assert ("S2", "fallback") in [(s, e) for s, e, _ in c.logs]
     assert c.executed("S2") == ["m2", "m1"]   # its own order: arrival order
     assert c.replies["C1"][0] == "s^1" and c.replies["C2"] == ["s^2"]   # a fork
@@ -158,7 +149,7 @@ def test_server_alone_executes_new_requests_on_arrival():
     c = Cluster(RetransAcceptFallback, BOTH, {"heartbeat": 1.0, "suspect": 5.0})
     c.start()
     c.crash("S1")
-    run_for(c, 6.0)
+    c.run_for(6.0)
     c.request("C1", "m7", to="S2")
     c.deliver_all()
     assert c.executed("S2") == ["m7"] and c.replies["C1"] == ["s^7"]
@@ -168,7 +159,7 @@ def test_detector_is_no_oracle_a_cut_link_looks_like_a_crash():
     c = Cluster(RetransAcceptFallback, BOTH, {"heartbeat": 1.0, "suspect": 5.0})
     c.start()
     c.cut("S1", "S2")
-    run_for(c, 6.0)
+    c.run_for(6.0)
     assert sorted(s for s, e, _ in c.logs if e == "fallback") == ["S1", "S2"]
     c.request("C1", "m1", to="S1")
     c.request("C2", "m2", to="S2")

@@ -10,14 +10,6 @@ BOTH = ["S1", "S2"]
 FAST = {"retransmit": 3.0, "heartbeat": 1.0, "suspect": 5.0}
 
 
-def run_for(c: Cluster, duration: float, step: float = 0.5) -> None:
-    end = c.now + duration
-    while c.now < end:
-        c.advance(step)
-        c.fire_due()
-        c.deliver_all()
-
-
 def test_registry_and_attributes():
     assert load_protocol("wait_for_learn") is WaitForLearn
     assert load_protocol("wait_for_learn_fallback") is WaitForLearnFallback
@@ -45,9 +37,9 @@ def test_leader_retransmits_until_learn_then_executes():
     c.request("C1", "m1", to="S1")
     c.deliver(kind="REQ")
     c.drop(kind="ACC")
-    run_for(c, 2.5)
+    c.run_for(2.5)
     assert c.executed("S1") == []
-    run_for(c, 1.0)                           # the timer fired at t=3: resent, learned
+    c.run_for(1.0)                           # the timer fired at t=3: resent, learned
     assert c.executed("S1") == ["m1"] == c.executed("S2")
 
 
@@ -96,10 +88,10 @@ def test_crash_after_reply_leaves_the_order_with_the_backup():
     c = Cluster(WaitForLearnFallback, BOTH, FAST)
     fig5_schedule(c)
     while "C1" not in c.replies:
-        run_for(c, 0.5)
+        c.run_for(0.5)
     assert set(c.replies["C1"]) == {"s^1"}   # from S1 and S2 (which executed on the accept)
     c.crash("S1")
-    run_for(c, 8.0)
+    c.run_for(8.0)
     assert ("S2", "fallback") in [(s, e) for s, e, _ in c.logs]
     assert c.executed("S2") == ["m1", "m2"]   # not m2 first
     assert c.replies["C2"] == ["s^12"]
@@ -109,7 +101,7 @@ def test_crash_before_learn_lets_the_backup_choose_and_nobody_saw_otherwise():
     c = Cluster(WaitForLearnFallback, BOTH, FAST)
     fig5_schedule(c)
     c.crash("S1")                             # before any retransmission
-    run_for(c, 8.0)
+    c.run_for(8.0)
     assert c.executed("S2") == ["m2"]
     assert "C1" not in c.replies              # S1 never replied: no contradiction
 
@@ -123,6 +115,6 @@ def test_partition_makes_both_fall_back_split_brain():
     c.request("C2", "m2", to="S2")
     c.deliver_all()
     assert c.executed("S1") == [] == c.executed("S2")   # S1 waits for a learn
-    run_for(c, 6.0)
+    c.run_for(6.0)
     assert c.executed("S1") == ["m1"] and c.executed("S2") == ["m2"]
     assert c.replies == {"C1": ["s^1"], "C2": ["s^2"]}

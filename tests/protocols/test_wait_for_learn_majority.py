@@ -10,14 +10,6 @@ THREE = ["S1", "S2", "S3"]
 FAST = {"retransmit": 3.0, "heartbeat": 1.0, "suspect": 5.0}
 
 
-def run_for(c: Cluster, duration: float, step: float = 0.5) -> None:
-    end = c.now + duration
-    while c.now < end:
-        c.advance(step)
-        c.fire_due()
-        c.deliver_all()
-
-
 def leaders(c: Cluster) -> list[str]:
     """Servers whose last role change made them leader."""
     last: dict[str, str] = {}
@@ -70,10 +62,10 @@ def test_server_leads_only_when_it_suspects_every_higher_ranked_server():
     c = Cluster(WaitForLearnMajority, THREE, FAST)
     c.start()
     assert leaders(c) == ["S1"]
-    run_for(c, 10.0)
+    c.run_for(10.0)
     assert leaders(c) == ["S1"]               # heartbeats: nobody suspects S1
     c.crash("S1")
-    run_for(c, 6.0)
+    c.run_for(6.0)
     assert leaders(c) == ["S1", "S2"]         # S1 (crashed) never stepped down; S2 took over
     assert ("S3", "leader") not in [(s, e) for s, e, _ in c.logs]  # S3 still hears S2
 
@@ -86,7 +78,7 @@ def test_partition_with_majority_makes_progress():
     c.request("C2", "m2", to=["S2", "S3"])
     c.deliver_all()
     assert c.executed("S2") == []             # S2 follows S1 until it suspects it
-    run_for(c, 6.0)
+    c.run_for(6.0)
     assert c.executed("S2") == ["m2"] == c.executed("S3")
     assert set(c.replies["C2"]) == {"s^2"}
 
@@ -96,7 +88,7 @@ def test_minority_leader_cannot_execute():
     c.start()
     c.isolate("S1")
     c.request("C1", "m1", to="S1")
-    run_for(c, 30.0)
+    c.run_for(30.0)
     assert c.executed("S1") == []
     assert "C1" not in c.replies
     assert "retransmit S2" in c.timers["S1"] and "retransmit S3" in c.timers["S1"]  # it keeps trying
@@ -106,10 +98,10 @@ def test_leader_that_hears_a_higher_ranked_server_again_steps_down():
     c = Cluster(WaitForLearnMajority, THREE, FAST)
     c.start()
     c.isolate("S1")
-    run_for(c, 6.0)
+    c.run_for(6.0)
     assert "S2" in leaders(c)
     c.heal()
-    run_for(c, 2.0)
+    c.run_for(2.0)
     assert leaders(c) == ["S1"]
 
 
@@ -118,7 +110,7 @@ def test_two_leaders_in_slot_one_diverge():
     c = Cluster(WaitForLearnMajority, THREE, FAST)
     c.start()
     c.cut("S1", "S2")
-    run_for(c, 6.0)
+    c.run_for(6.0)
     assert leaders(c) == ["S1", "S2"]         # a false detection
     c.request("C1", "m1", to="S1")
     c.request("C2", "m2", to="S2")
@@ -140,7 +132,7 @@ def test_two_leaders_the_other_way_round():
     c = Cluster(WaitForLearnMajority, THREE, FAST)
     c.start()
     c.cut("S1", "S2")
-    run_for(c, 6.0)
+    c.run_for(6.0)
     c.request("C1", "m1", to="S1")
     c.request("C2", "m2", to="S2")
     c.deliver(kind="REQ", dst="S1")

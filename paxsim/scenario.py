@@ -77,9 +77,38 @@ class RequestSpec:
 
 
 @dataclass(frozen=True)
+class RequestRange(Sequence):
+    """``size`` requests ``m{first}, m{first+1}, ...`` at ``start, start + interval, ...``,
+    made on demand: a workload of a million requests costs a few bytes, not a
+    million objects (a ``{count, start, interval}`` table in a scenario file)."""
+
+    first: int
+    size: int
+    start: float
+    interval: float
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return tuple(self[i] for i in range(*k.indices(self.size)))
+        if k < 0:
+            k += self.size
+        if not 0 <= k < self.size:
+            raise IndexError(k)
+        return RequestSpec(f"m{self.first + k}", self.start + k * self.interval)
+
+    def __iter__(self):
+        first, start, interval = self.first, self.start, self.interval
+        for k in range(self.size):
+            yield RequestSpec(f"m{first + k}", start + k * interval)
+
+
+@dataclass(frozen=True)
 class ClientSpec:
     name: str
-    requests: tuple[RequestSpec, ...]
+    requests: Sequence[RequestSpec]   # a tuple, or a RequestRange
     servers: tuple[str, ...] = ()     # whom to send to, in order; empty: all servers
     mode: Optional[str] = None        # "all" | "one"; None: the protocol's choice
     retry: Optional[float] = DEFAULT_RETRY   # None or 0: never resend
@@ -130,8 +159,8 @@ class Scenario:
             return self.until
         last = 0.0
         for c in self.clients:
-            for r in c.requests:
-                last = max(last, r.at)
+            if len(c.requests):  # listed in time order (validated)
+                last = max(last, c.requests[-1].at)
         for f in self.faults:
             for t in (f.at, f.until):
                 if t is not None:
@@ -364,6 +393,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     client_names = [c.get("name") if isinstance(c, dict) else None for c in raw_clients]
     clients = []
     used_ids: set[str] = set()
+    ranges: list[tuple[int, int]] = []  # ids m{a} .. m{b} taken by RequestRanges
     counter = 0
     for i, c in enumerate(raw_clients):
         path = f"clients[{i}]"
@@ -387,6 +417,13 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                 raise v.err(f"{path}.requests.count", f"must be a non-negative whole number, not {n!r}")
             start = v.number(reqs, "start", f"{path}.requests.start", 0.0)
             interval = v.number(reqs, "interval", f"{path}.requests.interval", 0.0)
+            if not _ids_in_range(used_ids, counter + 1, counter + n):
+                # no id of m{counter+1} .. m{counter+n} is taken: made on demand
+                clients.append(ClientSpec(cname, RequestRange(counter + 1, n, start, interval), targets, mode,
+                                          retry or None))
+                ranges.append((counter + 1, counter + n))
+                counter += n
+                continue
             for k in range(n):
                 counter += 1
                 rid = f"m{counter}"
@@ -409,7 +446,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                 else:
                     counter += 1
                     rid = f"m{counter}"
-                if rid in used_ids:
+                if rid in used_ids or _in_ranges(rid, ranges):
                     raise v.err(f"{rpath}.id", f"duplicate request id {rid!r}")
                 used_ids.add(rid)
                 specs.append(RequestSpec(rid, at))
@@ -497,7 +534,8 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                     match[k] = v.names(m[k], f"{path}.{kind}.{k}", processes)[0] if isinstance(m[k], str) else None
                     if match[k] is None:
                         raise v.err(f"{path}.{kind}.{k}", "must be one process name")
-            if "request" in match and match["request"] not in used_ids:
+            if "request" in match and match["request"] not in used_ids \
+                    and not _in_ranges(match["request"], ranges):
                 raise v.err(f"{path}.{kind}.request", f"unknown request {match['request']!r}")
             nth = f.get("nth", 1)
             if isinstance(nth, bool) or not isinstance(nth, int) or nth < 1:
@@ -577,3 +615,19 @@ def dumps_toml(d: dict) -> str:
             for a, b in item.items():
                 lines.append(f"{a} = {_toml_value(b)}")
     return "\n".join(lines) + "\n"
+
+
+def _number_of(rid: str) -> Optional[int]:
+    """``k`` for an id ``m{k}`` as a range would write it; None for any other id."""
+    if len(rid) > 1 and rid[0] == "m" and rid[1:].isdigit() and rid[1] != "0":
+        return int(rid[1:])
+    return None
+
+
+def _ids_in_range(ids, a: int, b: int) -> bool:
+    return any(a <= k <= b for k in map(_number_of, ids) if k is not None)
+
+
+def _in_ranges(rid: str, ranges: list[tuple[int, int]]) -> bool:
+    k = _number_of(rid)
+    return k is not None and any(a <= k <= b for a, b in ranges)

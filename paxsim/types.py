@@ -23,10 +23,17 @@ Round = Union[int, str, None]  # a round number, a leader id ("S2"), or none
 class Request:
     """A client request: a globally unique id (``m1``) and the client that sent it.
 
+    ``seq`` is its place in its client's sequence (1, 2, ...; 0 if unknown). Clients
+    are closed-loop, so a server may keep, per client, only the last request it
+    executed and recognise any lower ``seq`` as an old one (client sessions, as in
+    real systems); the streaming checker also identifies requests by (client, seq).
+    It does not take part in equality: a request is its id and client.
+
     ``key`` is a CRC-32 of the id, computed once, for the chained state digest."""
 
     id: str
     client: ProcessId
+    seq: int = field(default=0, compare=False)
     key: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -24,14 +24,14 @@ from .network import Network
 
 class Client:
     def __init__(self, env: simpy.Environment, net: Network, history: History, trace: Optional[T.Trace],
-                 pid: ProcessId, requests: Sequence[tuple[Request, float]], targets: Sequence[ProcessId],
+                 pid: ProcessId, requests: Sequence, targets: Sequence[ProcessId],
                  mode: str, retry: Optional[float], metrics: "ClientMetrics"):
         self.env = env
         self.net = net
         self.history = history
         self.trace = trace
         self.pid = pid
-        self.requests = list(requests)
+        self.requests = requests    # of RequestSpec-like items (.id, .at); request k gets seq k
         self.targets = tuple(targets)
         self.mode = mode
         self.retry = retry
@@ -54,8 +54,9 @@ class Client:
         if self.next >= len(self.requests):
             self.current = None
             return
-        request, at = self.requests[self.next]
+        spec = self.requests[self.next]  # made on demand: a workload may be a RequestRange
         self.next += 1
+        request, at = Request(spec.id, self.pid, self.next), spec.at
         self.current = request
         self.invoked = False
         self.attempt = 0

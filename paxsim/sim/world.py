@@ -16,7 +16,6 @@ from simpy.events import Timeout
 from ..history import FinalWorld, History
 from ..protocols import load_protocol
 from ..scenario import Scenario
-from ..types import Request
 from . import trace as T
 from .clients import Client, ClientMetrics
 from .host import Host
@@ -45,8 +44,7 @@ class World:
         for c in sc.clients:
             mode = c.mode or proto.client_mode
             targets = c.servers or servers
-            reqs = [(Request(r.id, c.name), r.at) for r in c.requests]
-            client = Client(env, net, self.history, self.trace, c.name, reqs, targets, mode, c.retry,
+            client = Client(env, net, self.history, self.trace, c.name, c.requests, targets, mode, c.retry,
                             self.client_metrics)
             self.clients.append(client)
             net.add_node(client)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, eq, itemgetter, le, not_
 from typing import Any, Callable, Optional
 
@@ -120,12 +120,15 @@ class Verdict:
 
     ``violations`` holds at most ``max_reports_per_invariant`` reports per
     invariant, in the order of :data:`INVARIANTS`; ``omitted`` counts, per
-    invariant, the violations found but not reported.
+    invariant, the violations found but not reported. ``unjudged`` counts the
+    replies the streaming checker could not judge (truncated states beyond what
+    it knew, see :mod:`paxsim.streaming`): they were neither accepted nor blamed.
     """
 
     outcome: str  # "SAFE" | "UNSAFE" | "STUCK"
     violations: tuple[Violation, ...] = ()
     omitted: tuple[tuple[str, int], ...] = ()
+    unjudged: int = 0
 
     @property
     def safety_violations(self) -> tuple[Violation, ...]:
@@ -136,11 +139,14 @@ class Verdict:
         return tuple(v for v in self.violations if v.invariant in LIVENESS_INVARIANTS)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "outcome": self.outcome,
             "violations": [v.to_json() for v in self.violations],
             "omitted": {name: n for name, n in self.omitted},
         }
+        if self.unjudged:
+            out["unjudged"] = self.unjudged
+        return out
 
 
 class _Reports:
@@ -213,7 +219,13 @@ def check(history: History, *, max_reports_per_invariant: int = 5) -> Verdict:
     Records are taken in (time, trace position) order; records with equal time and
     position keep their order in the history's lists (the order they happened in).
     Reports are ordered by (time, position, process, request id) and the like.
+
+    A streaming history (``History.streaming``) keeps no records: its checker
+    judged them as they came, and its verdict is returned (with that checker's own
+    ``max_reports_per_invariant``).
     """
+    if history.stream is not None:
+        return history.stream.verdict(history.final)
     # The checker allocates millions of small objects on a long history and makes
     # no reference cycles that matter: collecting meanwhile only costs time.
     collecting = gc.isenabled()
@@ -282,7 +294,7 @@ class _Checker:
 
         # The main chain: the longest observed state (the first one, if several).
         top = max(replies, key=_SLEN).state
-        nodes = _chain(top)
+        nodes = _chain(top, self.history)
         n = len(nodes)
         digest_at = [0]
         digest_at += map(_DIGEST, nodes)
@@ -405,7 +417,10 @@ class _Checker:
                     k = known
                     break
                 if node.request is None:
-                    raise ValueError(f"malformed state: length {ln} but no request")
+                    # a snapshot node off the main chain: what lies below it is not
+                    # listed, so the walk stops here (the fork itself is reported)
+                    k = 0
+                    break
                 path.append(node)
                 node = node.parent
             for j, m in enumerate(path):
@@ -570,13 +585,36 @@ class _Checker:
                                  (), pos))
 
 
-def _chain(top: State) -> list[State]:
-    """The nodes of ``top``'s chain, oldest first (the empty state left out)."""
+def _chain(top: State, history: Optional[History] = None) -> list[State]:
+    """The nodes of ``top``'s chain, oldest first (the empty state left out).
+
+    A server that compacted its log replies with states whose chain ends in a
+    snapshot node (``State.trimmed``). Below such a node at length B, the chain is
+    continued with a node at B of the same digest from another observed or executed
+    state (some replica executed position B in full), until the empty state.
+    """
     nodes: list[State] = []
     node: Optional[State] = top
     while node is not None and node.request is not None:
         nodes.append(node)
         node = node.parent
+    if node is not None and node.length > 0 and history is not None:
+        by_len: dict[int, list[State]] = {}
+        for st in map(attrgetter("state"), chain(history.executions, history.replies)):
+            if st.request is not None:
+                by_len.setdefault(st.length, []).append(st)
+        while node is not None and node.length > 0 and node.request is None:
+            bottom = node
+            for cand in by_len.get(bottom.length, ()):
+                if cand.digest == bottom.digest:
+                    node = cand
+                    break
+            else:
+                raise ValueError(f"cannot judge: states were compacted below position {bottom.length}"
+                                 f" and no record lists request {bottom.length}")
+            while node is not None and node.request is not None:
+                nodes.append(node)
+                node = node.parent
     nodes.reverse()
     for k in (0, len(nodes) - 1) if nodes else ():
         if nodes[k].length != k + 1:

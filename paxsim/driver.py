@@ -60,10 +60,13 @@ class RunResult:
         }
 
 
-def run_scenario(scenario: Scenario, seed: Optional[int] = None, *, record_trace: bool = True) -> RunResult:
+def run_scenario(scenario: Scenario, seed: Optional[int] = None, *, record_trace: bool = True,
+                 stream: bool = False) -> RunResult:
+    """Run ``scenario`` and check it. ``stream``: judge the records as they come and
+    keep none (the result's history then has no records; see :mod:`paxsim.streaming`)."""
     if seed is not None:
         scenario = scenario.with_seed(seed)
-    world = World(scenario, record_trace=record_trace)
+    world = World(scenario, record_trace=record_trace, stream=stream)
     history = world.run()
     verdict = check(history)
     if world.trace is not None:

@@ -10,9 +10,12 @@ the trace event that produced the record), so that a violation can point there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from .types import ProcessId, Request, State
+
+if TYPE_CHECKING:
+    from .streaming import StreamChecker
 
 
 # The three record types are immutable named tuples: a run makes one per request,
@@ -97,7 +100,19 @@ class FinalWorld:
 
 @dataclass(slots=True)
 class History:
+    """The records of a run, in lists; or, for a *streaming* history, sinks that
+    hand each record to a :class:`~paxsim.streaming.StreamChecker` as it is
+    appended and keep nothing (``stream`` is then that checker, and
+    ``paxsim.checker.check`` returns its verdict)."""
+
     invocations: list[Invocation] = field(default_factory=list)
     replies: list[Observed] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
     final: Optional[FinalWorld] = None
+    stream: Optional["StreamChecker"] = None
+
+    @classmethod
+    def streaming(cls, checker: "StreamChecker") -> "History":
+        """A history whose records go straight to ``checker`` (none are kept)."""
+        sinks: Any = checker
+        return cls(sinks.invocations, sinks.replies, sinks.executions, stream=checker)

@@ -22,6 +22,10 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
     p.add_argument("--events", type=int, default=60, metavar="N",
                    help="show at most N events per scenario (default 60; 0 for none)")
+    p.add_argument("--stream", action="store_true",
+                   help="judge records as they come and keep none: memory stays bounded on long runs; "
+                        "implies no trace, so it cannot be combined with trace/diagram options "
+                        "(and no events are listed)")
     from .draw import add_options  # diagram options: --svg/--png/--pdf FILE, --diagram, --from/--to/--only
 
     add_options(p, text_flag="--diagram")
@@ -55,6 +59,9 @@ def print_result(r: RunResult, events: int) -> None:
     for v in r.verdict.violations:
         tag = " (latent)" if v.latent else ""
         print(f"  ! {v.invariant}{tag}: {v.detail}")
+    if r.verdict.unjudged:
+        print(f"  note: {r.verdict.unjudged} repl{'y' if r.verdict.unjudged == 1 else 'ies'} could not be"
+              " judged (states compacted beyond what the checker knew)")
     if events and r.trace is not None:
         for line in event_lines(r.trace, limit=events):
             print("   " + line)
@@ -65,6 +72,14 @@ def main(args) -> int:
         raise UsageError("--seed: must be a non-negative whole number")
     if args.events < 0:
         raise UsageError("--events: must not be negative")
+    if args.stream:
+        given = [flag for flag, on in (
+            ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
+            ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
+            ("--to", args.t_to is not None), ("--only", args.only is not None),
+            ("--heartbeats", args.heartbeats), ("--timers", args.timers)) if on]
+        if given:
+            raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
     if args.trace and len(args.scenarios) != 1:
         raise UsageError("--trace: give exactly one scenario when writing a trace")
     scenarios = [load(p) for p in args.scenarios]  # validate all before running any
@@ -78,7 +93,7 @@ def main(args) -> int:
         draw.check_options(args, list(sc.processes))
     ok = True
     for sc in scenarios:
-        r = run_scenario(sc, args.seed)
+        r = run_scenario(sc, args.seed, record_trace=not args.stream, stream=args.stream)
         if args.trace:
             write_atomic(args.trace, r.trace.write)
         if args.json:

@@ -24,11 +24,16 @@ from .rng import stream
 
 
 class World:
-    def __init__(self, scenario: Scenario, *, record_trace: bool = True):
+    def __init__(self, scenario: Scenario, *, record_trace: bool = True, stream: bool = False):
         self.scenario = sc = scenario
         self.env = env = simpy.Environment()
         self.trace: Optional[T.Trace] = T.Trace() if record_trace else None
-        self.history = History()
+        if stream:  # judge records as they come and keep none (paxsim.streaming)
+            from ..streaming import StreamChecker
+
+            self.history = History.streaming(StreamChecker())
+        else:
+            self.history = History()
         self.net = net = Network(env, self.trace)
         self.client_metrics = ClientMetrics()
         self.protocol = proto = load_protocol(sc.protocol)

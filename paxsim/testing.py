@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .protocols.base import Replica
 from .types import (
-    Broadcast, CancelTimer, ClientReply, ClientRequest, Execute, Log, Message, Persist, ProcessId, Reply, Request, Send,
+    Broadcast, Erase, CancelTimer, ClientReply, ClientRequest, Execute, Log, Message, Persist, ProcessId, Reply, Request, Send,
     SetTimer, State,
 )
 
@@ -57,15 +57,18 @@ class Cluster:
         self.reply_states: dict[ProcessId, list[State]] = {}
         self.logs: list[tuple[ProcessId, str, Any]] = []
         self.cut_links: set[tuple[ProcessId, ProcessId]] = set()
+        self.lost_kinds: set[str] = set()
+        self.delivered: list[Envelope] = []                 # every message delivered, in order
 
     # ---- inputs ----------------------------------------------------------------------
     def start(self) -> None:
         for s in self.servers:
             self._apply(s, self.replicas[s].on_start(self.now))
 
-    def request(self, client: ProcessId, rid: str, to: ProcessId | Iterable[ProcessId]) -> Request:
-        """Put client ``client``'s request ``rid`` in flight to server(s) ``to``."""
-        req = Request(rid, client)
+    def request(self, client: ProcessId, rid: str, to: ProcessId | Iterable[ProcessId], seq: int = 0) -> Request:
+        """Put client ``client``'s request ``rid`` in flight to server(s) ``to``
+        (``seq``: its place in the client's sequence, as simulated clients number them)."""
+        req = Request(rid, client, seq)
         for s in ([to] if isinstance(to, str) else list(to)):
             self.inbox.append(Envelope(client, s, ClientRequest(req)))
         return req
@@ -128,8 +131,14 @@ class Cluster:
             if s != a:
                 self.cut(a, s)
 
+    def lose(self, kind: str) -> None:
+        """From now on, every message of this kind (``"CATCHUP"``) is lost."""
+        self.lost_kinds.add(kind)
+
     def heal(self) -> None:
+        """Reconnect every cut link and stop losing messages by kind."""
         self.cut_links.clear()
+        self.lost_kinds.clear()
 
     def deliver(self, kind: Optional[str] = None, src: Optional[str] = None, dst: Optional[str] = None) -> Envelope:
         """Deliver the oldest in-flight message matching (it must exist)."""
@@ -151,8 +160,9 @@ class Cluster:
         return n
 
     def _deliver(self, env: Envelope) -> None:
-        if (env.src, env.dst) in self.cut_links:
+        if (env.src, env.dst) in self.cut_links or env.msg.kind in self.lost_kinds:
             return
+        self.delivered.append(env)
         if env.dst in self.replicas:
             r = self.replicas[env.dst]
             if r is not None:
@@ -177,6 +187,9 @@ class Cluster:
                 self.executions[server].append((e.request.id, e.state))
             elif isinstance(e, Persist):
                 self.store[server][e.key] = e.value
+            elif isinstance(e, Erase):
+                for key in e.keys:
+                    self.store[server].pop(key, None)
             elif isinstance(e, Log):
                 self.logs.append((server, e.event, e.info))
             else:

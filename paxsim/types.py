@@ -113,16 +113,45 @@ class State:
             node = node.parent
         return False
 
+    def trimmed(self, keep: int) -> "State":
+        """An equal state that remembers only its last ``keep`` requests.
+
+        The chain below them becomes a *snapshot node*: ``State(length, digest)``
+        with no request and no parent, standing for requests that are no longer
+        listed (a server that compacted its log). Comparing states is unchanged;
+        walking the chain (``requests``, ``contains``) stops at the snapshot node.
+        O(keep): the kept nodes are rebuilt on top of the snapshot node.
+        """
+        kept: list[State] = []
+        node: Optional[State] = self
+        while node is not None and node.request is not None and len(kept) < keep:
+            kept.append(node)
+            node = node.parent
+        if node is None or node.request is None:
+            return self  # already short enough
+        out = State(node.length, node.digest)
+        for nd in reversed(kept):
+            out = State(nd.length, nd.digest, nd.request, out)
+        return out
+
+    @property
+    def complete(self) -> bool:
+        """Whether the chain lists every request (it does not end in a snapshot node)."""
+        node: State = self
+        while node.parent is not None:
+            node = node.parent
+        return node.length == 0
+
     def label(self, limit: int = 12) -> str:
         """Tutorial notation: ``s^12`` for m1 then m2; ``s^()`` for the empty state."""
-        if self.length > limit:
+        if self.length > limit or (self.length and self.length > len(self.requests())):
             last = []
             node: Optional[State] = self
             while node is not None and node.request is not None and len(last) < 3:
                 last.append(node.request)
                 node = node.parent
             last.reverse()
-            return f"s^(…{self.length - 3} more,{','.join(r.id for r in last)})"
+            return f"s^(…{self.length - len(last)} more,{','.join(r.id for r in last)})"
         ids = [r.id for r in self.requests()]
         if not ids:
             return "s^()"
@@ -347,6 +376,13 @@ class Persist:
 
 
 @dataclass(frozen=True, slots=True)
+class Erase:
+    """Delete ``keys`` from stable storage (a server that compacted its log)."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     """Tell the observer something protocol-level happened, e.g. ``Log("leader", 4)``
     when the replica starts leading round 4. Counted in metrics, shown in traces."""
@@ -355,6 +391,6 @@ class Log:
     info: Any = None
 
 
-Effect = Union[Send, Broadcast, SetTimer, CancelTimer, Execute, Reply, Persist, Log]
+Effect = Union[Send, Broadcast, SetTimer, CancelTimer, Execute, Reply, Persist, Erase, Log]
 
 OUTCOMES = ("SAFE", "UNSAFE", "STUCK")

@@ -76,3 +76,24 @@ def test_random_schedules_break_each_broken_stage(protocol, servers, extra):
         # 30% loss a request may still be unanswered when the short run ends)
         fixed = run_scenario(dataclasses.replace(sc, protocol="paxos"), record_trace=False)
         assert not fixed.verdict.safety_violations, _describe(fixed)
+
+
+@pytest.mark.parametrize("servers, extra", [(3, HARSH), (5, {"requests": 8, "clients": 3}), (3, NO_RECOVERY)],
+                         ids=["n3-harsh", "n5-busy", "n3-no-recovery"])
+def test_paxos_with_log_compaction_every_slot_or_two_stays_safe_and_live(servers, extra):
+    """Compaction after every 1, 2 or 3 slots: servers forget their log and accepted
+    values all the time, catch up from snapshots, take snapshots from promises and
+    recover from persisted ones, and the checker sees states with forgotten pasts."""
+    outcomes: Counter = Counter()
+    first_bad = None
+    snapshots = 0
+    for seed in range(150):
+        sc = random_scenario("paxos", seed, servers=servers, **SMALL, **extra)
+        sc = dataclasses.replace(sc, params={**sc.params, "compact": 1 + seed % 3})
+        r = run_scenario(sc, record_trace=False)
+        snapshots += r.world.net.sent.get("SNAP", 0)
+        outcomes[r.outcome] += 1
+        if r.outcome != "SAFE" and first_bad is None:
+            first_bad = _describe(r)
+    assert outcomes == Counter({"SAFE": 150}), first_bad
+    assert snapshots >= 20  # catching up from a snapshot did happen

@@ -78,6 +78,8 @@ class LeaderChange(Paxos):
     exec_on_accept = True
     replies_all = True
     own_report_first = False
+    compacts = False
+    params = {k: v for k, v in Paxos.params.items() if k != "compact"}
 
     @classmethod
     def quorum(cls, n: int) -> int:

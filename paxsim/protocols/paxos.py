@@ -66,6 +66,23 @@ Choices where the tutorial is open (documented, tested):
   on (``<CHOSEN, j, [m...]>``): a recovered server rebuilds its service this way,
   and so does one that missed learns. Values sent are ones the peer executed, so
   they were chosen.
+* Client sessions: clients are closed-loop (a client sends request ``seq + 1`` only
+  after the reply to ``seq``), so instead of a table of every request it executed,
+  a server keeps per client the last request it executed and the state it gave
+  (as real systems do). A copy of that request is answered from the table; a copy
+  of an older one is ignored (its client has had its answer). Requests without a
+  ``seq`` (built by hand) fall back to the per-request table.
+* Log compaction (``compact``, default 1000; 0 never): every ``compact`` executed
+  slots a server takes a checkpoint (slot, service state, session table) and keeps
+  the last two. Everything up to the older one is forgotten: the log, the values
+  the acceptor accepted (stable storage gets the checkpoint instead) and the state
+  chains below it (``State.trimmed``). A peer asking to catch up from below it gets
+  the snapshot ``<SNAP, j, s>`` first; a recovered server restarts from the one it
+  persisted. Safety needs one more step: an acceptor that compacted promises with
+  ``<PROM, ..., <SNAP, j, s>>``, and a new leader behind ``j`` installs that snapshot
+  before it proposes anything, so it never fills a slot up to ``j`` (whose accepted
+  values nobody reports any more) with a no-op. Memory per server is then bounded
+  by ``2 x compact`` slots, however long the run.
 * Heartbeats: the leader sends them every ``heartbeat`` time units; a follower
   only when it sent nothing to everybody since the last tick (its learns, sent
   to every server, already show it is alive). An accept that is not chosen is
@@ -84,8 +101,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..types import (
-    Accept, Accepted, Broadcast, ClientRequest, Effect, Execute, Heartbeat, Learn, Log, Message, Persist, Prepare,
-    ProcessId, Promise, Reply, Request, Send, SetTimer,
+    Accept, Accepted, Broadcast, ClientRequest, Effect, Erase, Execute, Heartbeat, Learn, Log, Message, Persist,
+    Prepare, ProcessId, Promise, Reply, Request, Send, SetTimer, State,
 )
 from .base import ParamError, Replica
 from .detector import HEARTBEAT_TIMER, Detector
@@ -96,6 +113,9 @@ NOOP = Request("noop", "")
 """Fills a slot that no promiser reported; executing it does nothing."""
 CATCH_UP_BATCH = 256
 NOTHING: tuple = ()  # "no effects", without allocating a list
+OLD = State(-1, 0)
+"""What the session table says of a request older than its client's last executed
+one: executed long ago, and its client has had the answer (clients are closed-loop)."""
 
 
 # ------------------------------------------------------------ extra messages ---
@@ -143,6 +163,36 @@ class Chosen(Message):
         return {"slot": self.slot, "m": [r.id for r in self.requests]}
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot(Message):
+    """``<SNAP, j, s>``: everything up to slot ``j`` is chosen and executed, giving
+    service state ``state``; ``sessions`` is the session table then, as
+    ``(client, seq, state)`` triples (client order). Stands in for the log up to ``j``
+    once a server compacted it."""
+
+    kind: ClassVar[str] = "SNAP"
+    slot: int
+    state: State
+    sessions: tuple[tuple[ProcessId, int, State], ...] = ()
+
+    def label(self) -> str:
+        return f"<SNAP, {self.slot}, {self.state.label(3)}>"
+
+    def fields(self) -> dict[str, Any]:
+        return {"slot": self.slot, "len": self.state.length}
+
+
+@dataclass(frozen=True, slots=True)
+class SnapPromise(Promise):
+    """A promise from an acceptor that compacted its log: it reports what it accepted
+    above its snapshot, and the snapshot (the chosen values below it, as a state)."""
+
+    snapshot: Optional[Snapshot] = None
+
+    def label(self) -> str:
+        return Promise.label(self)[:-1] + f", {self.snapshot.label() if self.snapshot else '-'}>"
+
+
 # ------------------------------------------------------------- the three parts ---
 
 class Acceptor:
@@ -175,16 +225,24 @@ class Leader:
 
 
 class Learner:
-    """Tallies learns per slot and executes chosen slots in order."""
+    """Tallies learns per slot and executes chosen slots in order.
 
-    __slots__ = ("votes", "chosen", "next_exec", "log", "service")
+    With compaction, ``log`` holds only the slots after ``base`` (the oldest kept
+    checkpoint); ``checkpoints`` are the last two snapshots taken, oldest first, and
+    ``sessions`` replaces the service's per-request table by one entry per client.
+    """
+
+    __slots__ = ("votes", "chosen", "next_exec", "log", "service", "base", "checkpoints", "sessions")
 
     def __init__(self) -> None:
         self.votes: dict[int, list] = {}         # slot -> [round, value, bitmask of servers]
         self.chosen: dict[int, Request] = {}     # chosen, waiting for earlier slots
         self.next_exec = 1
-        self.log: list[Request] = []             # log[j-1]: the value executed for slot j
+        self.log: list[Request] = []             # log[j-1-base]: the value executed for slot j
         self.service = Service()
+        self.base = 0
+        self.checkpoints: list[Snapshot] = []
+        self.sessions: Optional[dict[ProcessId, tuple[int, State]]] = None  # client -> (seq, state)
 
 
 # ------------------------------------------------------------------ the replica ---
@@ -199,6 +257,7 @@ class Paxos(Replica):
         "suspect": 8.0,        # silence after which a server is suspected
         "retransmit": 4.0,     # resend unanswered accepts / prepares after this long
         "backoff": 4.0,        # extra wait per failed attempt to lead (times rank)
+        "compact": 1000,       # checkpoint every this many executed slots, keep two (0: never)
     }
 
     # Variants (class attributes; see leader_change.py):
@@ -209,6 +268,7 @@ class Paxos(Replica):
     exec_on_accept: ClassVar[bool] = False   # a follower executes on the accept (3-server rule)
     replies_all: ClassVar[bool] = False      # every server that executes replies; else the leader
     own_report_first: ClassVar[bool] = True  # without rounds: may the new leader's own value win?
+    compacts: ClassVar[bool] = True          # log compaction and client sessions (param compact)
 
     @classmethod
     def check_params(cls, given, n_servers):
@@ -262,6 +322,9 @@ class Paxos(Replica):
         self.peer_seen: dict[ProcessId, int] = {}  # LeaderChange: upto in a peer's last heartbeat
         self.peer_upto = 0           # highest executed count a peer told me about
         self.catchup_at = -1e18
+        self.compact = int(params.get("compact", 0)) if self.compacts else 0
+        if self.compact:
+            self.lrn.sessions = {}
 
     # ---- rounds ---------------------------------------------------------------------
     def owner(self, r: int) -> ProcessId:
@@ -312,6 +375,9 @@ class Paxos(Replica):
         for key, value in stored.items():
             if key[0] == "a":
                 acc.accepted[int(key[1:])] = value
+        snap = stored.get("snap")
+        if snap is not None:  # the learner restarts from its last persisted checkpoint
+            self._restore(snap)
         self.max_seen = acc.promised
         self.leader = None  # learn who leads from the others' heartbeats
         self.next_try = now + self.suspect_after
@@ -344,6 +410,12 @@ class Paxos(Replica):
             return self._on_catch_up(src, msg)
         if t is Chosen:
             return self._on_chosen(now, src, msg)
+        if t is SnapPromise:
+            return self._on_promise(now, src, msg)
+        if t is Snapshot:
+            out: list[Effect] = []
+            self._install(msg, out)
+            return out
         return []
 
     def on_timer(self, now: float, name: str) -> list[Effect]:
@@ -449,7 +521,11 @@ class Paxos(Replica):
             report = tuple(Accepted(s, v, self.label(vr)) for s, (vr, v) in sorted(acc.accepted.items()))
         else:
             report = tuple(Accepted(s, v) for s, (vr, v) in sorted(acc.accepted.items()))
-        out.append(Send(src, Promise(msg.rnd, report)))
+        lrn = self.lrn
+        if lrn.base:  # compacted: what I accepted up to base is in my snapshot
+            out.append(Send(src, SnapPromise(msg.rnd, report, lrn.checkpoints[0])))
+        else:
+            out.append(Send(src, Promise(msg.rnd, report)))
         return out
 
     def _on_accept(self, now: float, src: ProcessId, msg: Accept) -> list[Effect]:
@@ -467,8 +543,8 @@ class Paxos(Replica):
             out.append(Persist("promised", r))
         slot = msg.slot
         req = msg.request
-        acc.accepted[slot] = (r, req)
-        out.append(Persist(f"a{slot}", (r, req)))
+        acc.accepted[slot] = value = (r, req)
+        out.append(Persist(f"a{slot}", value))
         lrn = self.lrn
         if self.learn_to_all:
             lm = Learn(req, slot, raw)
@@ -555,6 +631,7 @@ class Paxos(Replica):
         L = self.ldr
         reply = self.replies_all or L.phase == 2
         fwd = self.fwd
+        sessions = lrn.sessions
         j = lrn.next_exec
         while j in chosen:
             req = chosen.pop(j)
@@ -562,24 +639,36 @@ class Paxos(Replica):
             j += 1
             if req is NOOP or req.client == "":
                 continue
-            seen = done.get(req.id)
+            if sessions is not None and req.seq:  # _seen, inlined
+                last = sessions.get(req.client)
+                seen = None if last is None or req.seq > last[0] else last[1] if req.seq == last[0] else OLD
+            else:
+                seen = done.get(req.id)
             # the leader replies; so does a follower that forwarded the client's request
             answer = reply or (fwd and fwd.pop(req.id, None) is not None)
             if seen is None:  # Service.execute, inlined (the hot path)
-                seen = svc.state = done[req.id] = svc.state.then(req)
+                seen = svc.state = svc.state.then(req)
+                if sessions is not None and req.seq:
+                    sessions[req.client] = (req.seq, seen)
+                else:
+                    done[req.id] = seen
                 out.append(Execute(req, seen))
                 if answer:
                     out.append(Reply(req, seen))
-            elif answer:
+            elif answer and seen is not OLD:
                 out.append(Reply(req, seen))
             L.proposed.pop(req.id, None)
         lrn.next_exec = j
+        if self.compact and j - 1 - (lrn.checkpoints[-1].slot if lrn.checkpoints else 0) >= self.compact:
+            self._checkpoint(out)
 
     # ---- leader -----------------------------------------------------------------------------
     def _on_request(self, now: float, src: ProcessId, msg: ClientRequest) -> list[Effect]:
         req = msg.request
-        seen = self.lrn.service.done.get(req.id)
+        seen = self._seen(req)
         if seen is not None:
+            if seen is OLD:
+                return []  # an old copy: its client has moved on
             return [Reply(req, seen)]  # executed already: answer from the record
         L = self.ldr
         if L.phase == 2:
@@ -617,8 +706,8 @@ class Paxos(Replica):
     def _send_accept(self, now: float, slot: int, req: Request, out: list) -> None:
         L = self.ldr
         r = L.rnd
-        self.acc.accepted[slot] = (r, req)
-        out.append(Persist(f"a{slot}", (r, req)))
+        self.acc.accepted[slot] = value = (r, req)
+        out.append(Persist(f"a{slot}", value))
         m = Accept(req, slot, L.label)
         out.append(Broadcast(self.peers, m))
         self.busy = True
@@ -659,10 +748,15 @@ class Paxos(Replica):
         L = self.ldr
         if L.phase != 1 or self.decode(msg.rnd) != L.rnd:
             return []
+        out: list[Effect] = []
+        if type(msg) is SnapPromise and msg.snapshot is not None:
+            # the promiser forgot what it accepted up to its snapshot: take the
+            # snapshot first, so that I never propose into a slot below it
+            self._install(msg.snapshot, out)
         L.promises[src] = msg.accepted
         if len(L.promises) + 1 >= self.pq:
-            return self._lead(now)
-        return []
+            out += self._lead(now)
+        return out
 
     def pick(self, reports: list[tuple[ProcessId, tuple[Accepted, ...]]]) -> dict[int, Request]:
         """Per slot, the value the new leader re-proposes: the one with the highest
@@ -704,7 +798,7 @@ class Paxos(Replica):
         start = 1 if self.exec_on_accept else lrn.next_exec
         for slot in range(start, top + 1):
             if slot < lrn.next_exec:
-                value = lrn.log[slot - 1]          # executed: tell the others again (LeaderChange)
+                value = lrn.log[slot - 1 - lrn.base]  # executed: tell the others again (LeaderChange)
             elif slot in lrn.chosen:
                 value = lrn.chosen[slot]
             else:
@@ -718,7 +812,7 @@ class Paxos(Replica):
             queue += self.fwd.values()
             self.fwd = {}
         for req in queue:
-            if req.id not in L.proposed and req.id not in lrn.service.done:
+            if req.id not in L.proposed and self._seen(req) is None:
                 self._propose(now, req, out)
         return out
 
@@ -737,8 +831,7 @@ class Paxos(Replica):
         if self.fwd and r and r == self.max_seen and (src != self.fwd_to or now - self.fwd_at >= self.rtx_every):
             # a new leader, or the forward may be lost: hand the leader the client
             # requests I forwarded that I have not seen executed
-            done = lrn.service.done
-            self.fwd = {k: v for k, v in self.fwd.items() if k not in done}
+            self.fwd = {k: v for k, v in self.fwd.items() if self._seen(v) is None}
             self.fwd_to = src
             self.fwd_at = now
             for v in self.fwd.values():
@@ -754,7 +847,7 @@ class Paxos(Replica):
             if L.phase == 2 and upto < lrn.next_exec - 1 and r <= L.rnd and (r or before == upto):
                 for slot in range(upto + 1, L.next_slot):
                     if slot < lrn.next_exec:
-                        value = lrn.log[slot - 1]
+                        value = lrn.log[slot - 1 - lrn.base]
                     else:
                         got = self.acc.accepted.get(slot)
                         if got is None:
@@ -770,11 +863,20 @@ class Paxos(Replica):
         return out
 
     def _on_catch_up(self, src: ProcessId, msg: CatchUp) -> list[Effect]:
-        log = self.lrn.log
+        lrn = self.lrn
+        log = lrn.log
+        base = lrn.base
         j = msg.slot
-        if j > len(log) or j < 1:
+        if j < 1 or j > base + len(log):
             return []
-        return [Send(src, Chosen(j, tuple(log[j - 1:j - 1 + CATCH_UP_BATCH])))]
+        out: list[Effect] = []
+        if j <= base:  # compacted away: the snapshot stands in for slots up to base
+            out.append(Send(src, lrn.checkpoints[0]))
+            j = base + 1
+            if not log:
+                return out
+        out.append(Send(src, Chosen(j, tuple(log[j - 1 - base:j - 1 - base + CATCH_UP_BATCH]))))
+        return out
 
     def _on_chosen(self, now: float, src: ProcessId, msg: Chosen) -> list[Effect]:
         lrn = self.lrn
@@ -794,6 +896,92 @@ class Paxos(Replica):
         return out
 
 
+    # ---- client sessions, checkpoints and compaction ----------------------------------------
+    def _seen(self, req: Request) -> Optional[State]:
+        """The state ``req`` was executed in, OLD if it is older than its client's last
+        executed request (clients are closed-loop), None if it was not executed."""
+        lrn = self.lrn
+        sessions = lrn.sessions
+        if sessions is not None and req.seq:
+            last = sessions.get(req.client)
+            if last is None or req.seq > last[0]:
+                return None
+            return last[1] if req.seq == last[0] else OLD
+        return lrn.service.done.get(req.id)
+
+    def _checkpoint(self, out: list) -> None:
+        """Take a checkpoint of the service here; keep the last two. Everything up to
+        the older one is then forgotten: the log, the accepted values (also on stable
+        storage, which gets the checkpoint instead) and the states' chains below it.
+        Peers that fall behind it catch up from the snapshot."""
+        lrn = self.lrn
+        sessions = lrn.sessions or {}
+        snap = Snapshot(lrn.next_exec - 1, lrn.service.state.trimmed(1),
+                        tuple((c, seq, st.trimmed(1)) for c, (seq, st) in sorted(sessions.items())))
+        cps = lrn.checkpoints
+        cps.append(snap)
+        if len(cps) > 2:
+            del cps[0]
+        oldest = cps[0]
+        if oldest.slot <= lrn.base:
+            return
+        del lrn.log[:oldest.slot - lrn.base]
+        lrn.base = oldest.slot
+        self._forget_accepted(oldest, out)
+        svc = lrn.service
+        svc.state = svc.state.trimmed(svc.state.length - oldest.state.length + 1)
+        for c, (seq, st) in sessions.items():
+            sessions[c] = (seq, st.trimmed(1))
+
+    def _forget_accepted(self, snap: Snapshot, out: list) -> None:
+        """The acceptor forgets what it accepted up to ``snap.slot``; stable storage
+        gets the snapshot first (a promise then reports the snapshot instead)."""
+        acc = self.acc
+        gone = [slot for slot in acc.accepted if slot <= snap.slot]
+        for slot in gone:
+            del acc.accepted[slot]
+        out.append(Persist("snap", snap))
+        if gone:
+            out.append(Erase(tuple(f"a{slot}" for slot in gone)))
+
+    def _restore(self, snap: Snapshot) -> None:
+        """The learner starts over from ``snap``: chosen and executed up to its slot."""
+        lrn = self.lrn
+        lrn.service.state = snap.state
+        if lrn.sessions is not None:
+            lrn.sessions = {c: (seq, st) for c, seq, st in snap.sessions}
+        lrn.log = []
+        lrn.base = snap.slot
+        lrn.next_exec = snap.slot + 1
+        lrn.checkpoints = [snap]
+        for table in (lrn.chosen, lrn.votes):
+            for slot in [slot for slot in table if slot <= snap.slot]:
+                del table[slot]
+
+    def _install(self, snap: Snapshot, out: list) -> None:
+        """A peer's snapshot ahead of me: jump to it (it holds only chosen values),
+        then go on executing whatever I already know was chosen after it."""
+        lrn = self.lrn
+        if snap.slot < lrn.next_exec:
+            return
+        before = lrn.service.state.length
+        self._restore(snap)
+        self._forget_accepted(snap, out)
+        L = self.ldr
+        for slot in [slot for slot in L.inflight if slot <= snap.slot]:
+            del L.inflight[slot]
+        for rid in [rid for rid, slot in L.proposed.items() if slot <= snap.slot]:
+            del L.proposed[rid]  # executed in the snapshot, or lost its slot: may be proposed again
+        if L.next_slot <= snap.slot:
+            L.next_slot = snap.slot + 1
+        if self.fwd:
+            self.fwd = {k: v for k, v in self.fwd.items() if self._seen(v) is None}
+        state = snap.state
+        if state.length > before and state.request is not None:
+            out.append(Execute(state.request, state))  # the service jumped to this state
+        self._execute(out)
+
+
 class PaxosPromiseWithoutRound(Paxos):
     """Fig. 12-promise: promises carry the accepted values but not their rounds, so
     the new leader cannot tell which one may have been chosen; it takes the value
@@ -804,4 +992,5 @@ class PaxosPromiseWithoutRound(Paxos):
     promise_rounds = False
 
 
-__all__ = ["Acceptor", "CatchUp", "Chosen", "Leader", "Learner", "NOOP", "Nack", "Paxos", "PaxosPromiseWithoutRound"]
+__all__ = ["Acceptor", "CatchUp", "Chosen", "Leader", "Learner", "NOOP", "Nack", "OLD", "Paxos",
+           "PaxosPromiseWithoutRound", "SnapPromise", "Snapshot"]

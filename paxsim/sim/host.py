@@ -14,7 +14,7 @@ from simpy.events import Timeout
 
 from ..history import Execution, History
 from ..protocols.base import Replica
-from ..types import Broadcast, CancelTimer, ClientReply, Execute, Log, Message, Persist, ProcessId, Reply, Send, SetTimer
+from ..types import Broadcast, CancelTimer, ClientReply, Erase, Execute, Log, Message, Persist, ProcessId, Reply, Send, SetTimer
 from . import trace as T
 from .network import Network
 
@@ -117,6 +117,10 @@ class Host:
                 logs[e.event] = logs.get(e.event, 0) + 1
                 if self.trace is not None:
                     self.trace.add(self.env.now, T.LOG, pid, info={"event": e.event, "info": e.info})
+            elif t is Erase:
+                store = self.store
+                for key in e.keys:
+                    store.pop(key, None)
             else:
                 raise TypeError(f"{pid}: unknown effect {e!r}")
             if not self.up:

@@ -143,3 +143,40 @@ def measure(protocol: str = "paxos", servers: int = 5, clients: int = 4, request
         "simpy_deliveries_per_s": s_rate,
         "ratio": p_rate / s_rate,
     }
+
+
+# ---------------------------------------------------------------- memory ---
+
+def _peak_rss_mb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
+def _memory_child(protocol: str, servers: int, clients: int, total: int, stream: bool) -> dict:
+    """One long run in this (fresh) process: its peak RSS, outcome and completions."""
+    per_client, extra = divmod(total, clients)
+    spec = workload(protocol, servers, clients, per_client)
+    for c in spec["clients"][:extra]:
+        c["requests"]["count"] += 1
+    scenario = from_dict(spec, source="<bench --memory>", name="bench-memory")
+    world = World(scenario, record_trace=False, stream=stream)
+    verdict = check(world.run())
+    return {"requests": total, "completed": world.client_metrics.completions, "outcome": verdict.outcome,
+            "peak_rss_mb": _peak_rss_mb(), "stream": stream}
+
+
+def measure_memory(sizes: list[int], protocol: str = "paxos", servers: int = 5, clients: int = 4,
+                   stream: bool = True) -> list[dict]:
+    """Peak resident memory of one long steady run per size (total requests), each in a
+    fresh process so that one run's peak does not hide the next one's."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    rows = []
+    for total in sizes:
+        with ctx.Pool(1) as pool:
+            rows.append(pool.apply(_memory_child, (protocol, servers, clients, total, stream)))
+    return rows

@@ -20,6 +20,11 @@ def add_parser(sub) -> None:
     p.add_argument("--servers", type=int, default=5, help="servers (default %(default)s)")
     p.add_argument("--no-stages", action="store_true", help="skip the table of messages per request per stage")
     p.add_argument("--repeat", type=int, default=5, help="take the best of N runs (default %(default)s)")
+    p.add_argument("--memory", metavar="N,N,...", default=None,
+                   help="instead: peak memory (RSS) of one long run per total number of requests, each in a "
+                        "fresh process, e.g. --memory 10000,100000 (4 clients, streaming checker)")
+    p.add_argument("--full-history", action="store_true",
+                   help="with --memory: keep every record and check in batch, to compare")
     p.set_defaults(func=main)
 
 
@@ -36,6 +41,10 @@ def main(args) -> int:
 
     load_protocol(args.protocol)  # UnknownProtocol -> exit 2
     from_dict(workload(args.protocol, args.servers, 1, 1), source="--protocol/--servers")  # validates the pair
+    if args.memory is not None:
+        return _memory(args)
+    if args.full_history:
+        raise UsageError("--full-history: only with --memory")
     r = measure(protocol=args.protocol, servers=args.servers, requests=args.requests, repeat=args.repeat)
     if not args.no_stages:
         r["stages"] = stage_costs()
@@ -56,4 +65,30 @@ def main(args) -> int:
                 types = " ".join(f"{k}={v:g}" for k, v in row["by_type"].items())
                 print(f"  {row['protocol']:<28} {row['servers']:>2} {mpr if mpr is None else round(mpr, 2):>9} "
                       f"{hb if hb is None else round(hb, 2):>8}  {types}")
+    return 0
+
+
+def _memory(args) -> int:
+    from ..bench import measure_memory
+
+    try:
+        sizes = [int(x) for x in args.memory.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--memory: expected whole numbers separated by commas, got {args.memory!r}") from None
+    if not sizes or min(sizes) < 4:
+        raise UsageError(f"--memory: each size must be at least 4 requests, got {args.memory!r}")
+    rows = measure_memory(sizes, protocol=args.protocol, servers=args.servers, stream=not args.full_history)
+    if args.json:
+        print(json.dumps(rows, sort_keys=True))
+        return 0
+    how = "full history, batch checker" if args.full_history else "streaming checker"
+    print(f"peak memory: {args.protocol} n={args.servers}, 4 clients, no faults, {how}, a fresh process per run")
+    print(f"  {'requests':>10} {'completed':>10} {'peak RSS':>10}  outcome")
+    for r in rows:
+        print(f"  {r['requests']:>10,} {r['completed']:>10,} {r['peak_rss_mb']:>8.1f}MB  {r['outcome']}")
+    if len(rows) > 1:
+        a, b = min(rows, key=lambda r: r["requests"]), max(rows, key=lambda r: r["requests"])
+        if b["requests"] > a["requests"]:
+            per = (b["peak_rss_mb"] - a["peak_rss_mb"]) * 1024 * 1024 / (b["requests"] - a["requests"])
+            print(f"  {per:,.0f} bytes per extra request between {a['requests']:,} and {b['requests']:,}")
     return 0

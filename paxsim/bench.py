@@ -31,7 +31,7 @@ def workload(protocol: str, servers: int, clients: int, requests: int, seed: int
         "protocol": protocol,
         "servers": servers,
         "seed": seed,
-        "settle": 5.0,
+        "settle": 20.0,  # longer than any request takes (4 hops of up to 1.5), or the run ends early
         "params": params or {},
         "network": {"delay": {"dist": "uniform", "low": 0.5, "high": 1.5}},
         "clients": [

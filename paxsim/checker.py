@@ -207,6 +207,7 @@ _REPLICA = attrgetter("replica")
 _SLEN = attrgetter("state.length")
 _SDIGEST = attrgetter("state.digest")
 _DIGEST = attrgetter("digest")
+_STATE = attrgetter("state")
 _EXEC_AT = attrgetter("state.length", "request.id", "state.digest")
 
 
@@ -599,19 +600,29 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
         nodes.append(node)
         node = node.parent
     if node is not None and node.length > 0 and history is not None:
-        by_len: dict[int, list[State]] = {}
-        for st in map(attrgetter("state"), chain(history.executions, history.replies)):
-            if st.request is not None:
-                by_len.setdefault(st.length, []).append(st)
+        # the first execution at each length (built in C); every record by length if
+        # that one does not fit (replicas that disagree)
+        execs = history.executions[::-1]
+        first: dict[int, State] = dict(zip(map(_SLEN, execs), map(_STATE, execs)))
+        by_len: Optional[dict[int, list[State]]] = None
         while node is not None and node.length > 0 and node.request is None:
             bottom = node
-            for cand in by_len.get(bottom.length, ()):
-                if cand.digest == bottom.digest:
-                    node = cand
-                    break
+            cand = first.get(bottom.length)
+            if cand is not None and cand.digest == bottom.digest and cand.request is not None:
+                node = cand
             else:
-                raise ValueError(f"cannot judge: states were compacted below position {bottom.length}"
-                                 f" and no record lists request {bottom.length}")
+                if by_len is None:
+                    by_len = {}
+                    for st in map(_STATE, chain(history.executions, history.replies)):
+                        if st.request is not None:
+                            by_len.setdefault(st.length, []).append(st)
+                for cand in by_len.get(bottom.length, ()):
+                    if cand.digest == bottom.digest:
+                        node = cand
+                        break
+                else:
+                    raise ValueError(f"cannot judge: states were compacted below position {bottom.length}"
+                                     f" and no record lists request {bottom.length}")
             while node is not None and node.request is not None:
                 nodes.append(node)
                 node = node.parent

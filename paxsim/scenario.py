@@ -30,7 +30,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from .protocols import ParamError, UnknownProtocol, load_protocol
 from .types import OUTCOMES
@@ -70,8 +70,10 @@ class NetworkSpec:
     links: tuple[LinkSpec, ...] = ()
 
 
-@dataclass(frozen=True)
-class RequestSpec:
+class RequestSpec(NamedTuple):
+    """A client's request: its id and when it is due (a named tuple: cheap to make
+    on demand for long workloads)."""
+
     id: str
     at: float
 

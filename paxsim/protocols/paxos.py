@@ -74,9 +74,9 @@ Choices where the tutorial is open (documented, tested):
   ``seq`` (built by hand) fall back to the per-request table.
 * Log compaction (``compact``, default 1000; 0 never): every ``compact`` executed
   slots a server takes a checkpoint (slot, service state, session table) and keeps
-  the last two. Everything up to the older one is forgotten: the log, the values
-  the acceptor accepted (stable storage gets the checkpoint instead) and the state
-  chains below it (``State.trimmed``). A peer asking to catch up from below it gets
+  the last two. Everything up to the older one is forgotten: the log and the values
+  the acceptor accepted (stable storage gets the checkpoint instead); the state's
+  chain is cut at the newest checkpoint (``State.trimmed``). A peer asking to catch up from below it gets
   the snapshot ``<SNAP, j, s>`` first; a recovered server restarts from the one it
   persisted. Safety needs one more step: an acceptor that compacted promises with
   ``<PROM, ..., <SNAP, j, s>>``, and a new leader behind ``j`` installs that snapshot
@@ -323,6 +323,7 @@ class Paxos(Replica):
         self.peer_upto = 0           # highest executed count a peer told me about
         self.catchup_at = -1e18
         self.compact = int(params.get("compact", 0)) if self.compacts else 0
+        self.next_checkpoint = self.compact if self.compact else float("inf")  # checkpoint once past this slot
         if self.compact:
             self.lrn.sessions = {}
 
@@ -659,7 +660,7 @@ class Paxos(Replica):
                 out.append(Reply(req, seen))
             L.proposed.pop(req.id, None)
         lrn.next_exec = j
-        if self.compact and j - 1 - (lrn.checkpoints[-1].slot if lrn.checkpoints else 0) >= self.compact:
+        if j > self.next_checkpoint:
             self._checkpoint(out)
 
     # ---- leader -----------------------------------------------------------------------------
@@ -911,13 +912,18 @@ class Paxos(Replica):
 
     def _checkpoint(self, out: list) -> None:
         """Take a checkpoint of the service here; keep the last two. Everything up to
-        the older one is then forgotten: the log, the accepted values (also on stable
-        storage, which gets the checkpoint instead) and the states' chains below it.
+        the older one is then forgotten: the log and the accepted values (also on
+        stable storage, which gets the checkpoint instead). The service state's chain
+        is cut at the new checkpoint at once: O(1), and it only serves the checker.
         Peers that fall behind it catch up from the snapshot."""
         lrn = self.lrn
         sessions = lrn.sessions or {}
+        self.next_checkpoint = lrn.next_exec - 1 + self.compact
         snap = Snapshot(lrn.next_exec - 1, lrn.service.state.trimmed(1),
                         tuple((c, seq, st.trimmed(1)) for c, (seq, st) in sorted(sessions.items())))
+        # the service goes on from the checkpoint's state: O(1), and the chain of
+        # states before it is no longer held here
+        lrn.service.state = snap.state
         cps = lrn.checkpoints
         cps.append(snap)
         if len(cps) > 2:
@@ -928,8 +934,6 @@ class Paxos(Replica):
         del lrn.log[:oldest.slot - lrn.base]
         lrn.base = oldest.slot
         self._forget_accepted(oldest, out)
-        svc = lrn.service
-        svc.state = svc.state.trimmed(svc.state.length - oldest.state.length + 1)
         for c, (seq, st) in sessions.items():
             sessions[c] = (seq, st.trimmed(1))
 
@@ -954,6 +958,8 @@ class Paxos(Replica):
         lrn.base = snap.slot
         lrn.next_exec = snap.slot + 1
         lrn.checkpoints = [snap]
+        if self.compact:
+            self.next_checkpoint = snap.slot + self.compact
         for table in (lrn.chosen, lrn.votes):
             for slot in [slot for slot in table if slot <= snap.slot]:
                 del table[slot]

@@ -19,11 +19,11 @@ from tests.mutants.paxos_mutants import MUTANTS
 # them from seed 1 (README.md, "Fuzzing").
 BUDGETS = {
     "PromiseQuorumF": (3, 1, 200),
-    "LearnQuorumF": (3, 0, 300),
+    "LearnQuorumF": (3, 7, 100),
     "IgnorePromisedValues": (3, 7, 300),
     "LowestRoundValue": (3, 0, 300),
-    "AcceptLowerRound": (3, 0, 300),
-    "ForgetAfterCrash": (3, 0, 300),
+    "AcceptLowerRound": (3, 7, 100),
+    "ForgetAfterCrash": (3, 7, 300),
     "PromiseLowerRound": (3, 1, 300),
 }
 

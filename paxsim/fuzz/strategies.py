@@ -69,7 +69,9 @@ KINDS: tuple[str, ...] = ("ACC", "LRN", "REPLY", "PROM", "PREP", "REQ", "HB")
 @lru_cache(maxsize=64)
 def message_kinds(protocol) -> tuple[str, ...]:
     """:data:`KINDS` and the kinds of the messages a protocol defines in its own
-    modules (e.g. Paxos's CATCHUP and CHOSEN), so targeted faults can hit them.
+    modules (e.g. Paxos's CATCHUP and CHOSEN), so targeted faults can hit them;
+    a message class with ``fuzz_target = False`` (one a fuzz-sized run never sends,
+    like Paxos's SNAP) is left out, so that no drawn fault is wasted on it.
     ``protocol``: a name (``"paxos"``, ``"module:Class"``) or a Replica class."""
     import sys
 
@@ -81,7 +83,8 @@ def message_kinds(protocol) -> tuple[str, ...]:
     for base in cls.__mro__:
         module = sys.modules.get(base.__module__)
         for value in vars(module).values() if module is not None else ():
-            if isinstance(value, type) and issubclass(value, Message) and value is not Message:
+            if isinstance(value, type) and issubclass(value, Message) and value is not Message \
+                    and getattr(value, "fuzz_target", True):
                 kind = getattr(value, "kind", None)
                 if isinstance(kind, str) and kind not in KINDS:
                     extra.add(kind)

@@ -171,6 +171,7 @@ class Snapshot(Message):
     once a server compacted it."""
 
     kind: ClassVar[str] = "SNAP"
+    fuzz_target: ClassVar[bool] = False  # only sent after `compact` slots: beyond a fuzz run
     slot: int
     state: State
     sessions: tuple[tuple[ProcessId, int, State], ...] = ()

@@ -555,3 +555,28 @@ def test_run_stream_refuses_trace_and_diagram_options(extra, capsys, tmp_path, m
     assert len(err) == 1 and err[0].startswith("paxsim: error: --stream keeps no trace")
     assert extra[0] in err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+LONG_RUN = """
+description = "one server, more requests than a trace is worth"
+protocol = "single_server"
+servers = 1
+expected = "SAFE"
+[[clients]]
+name = "C1"
+requests = {count = 10001}
+"""
+
+
+def test_run_streams_a_long_scenario_by_itself_unless_told_not_to(capsys, tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text(LONG_RUN)
+    assert main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "outcome SAFE" in out and "10,001 requests: judged as a stream, no trace kept" in out
+    assert main(["run", str(path), "--no-stream", "--events", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "judged as a stream" not in out and "C1 sends m1" in out
+    trace = tmp_path / "t.jsonl"
+    assert main(["run", str(path), "--trace", str(trace)]) == 0  # a trace asked for: no streaming
+    assert "judged as a stream" not in capsys.readouterr().out and trace.exists()

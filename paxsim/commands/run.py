@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import tempfile
@@ -22,14 +23,19 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
     p.add_argument("--events", type=int, default=60, metavar="N",
                    help="show at most N events per scenario (default 60; 0 for none)")
-    p.add_argument("--stream", action="store_true",
+    p.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                    help="judge records as they come and keep none: memory stays bounded on long runs; "
                         "implies no trace, so it cannot be combined with trace/diagram options "
-                        "(and no events are listed)")
+                        f"(and no events are listed). Default: on for a scenario of more than {LONG:,} "
+                        "requests when no trace or diagram is asked for")
     from .draw import add_options  # diagram options: --svg/--png/--pdf FILE, --diagram, --from/--to/--only
 
     add_options(p, text_flag="--diagram")
     p.set_defaults(func=main)
+
+
+LONG = 10_000
+"""More requests than this, and no trace or diagram asked for: judged as a stream."""
 
 
 def write_atomic(path: str, write) -> None:
@@ -72,14 +78,13 @@ def main(args) -> int:
         raise UsageError("--seed: must be a non-negative whole number")
     if args.events < 0:
         raise UsageError("--events: must not be negative")
-    if args.stream:
-        given = [flag for flag, on in (
-            ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
-            ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
-            ("--to", args.t_to is not None), ("--only", args.only is not None),
-            ("--heartbeats", args.heartbeats), ("--timers", args.timers)) if on]
-        if given:
-            raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
+    given = [flag for flag, on in (
+        ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
+        ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
+        ("--to", args.t_to is not None), ("--only", args.only is not None),
+        ("--heartbeats", args.heartbeats), ("--timers", args.timers)) if on]
+    if args.stream and given:
+        raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
     if args.trace and len(args.scenarios) != 1:
         raise UsageError("--trace: give exactly one scenario when writing a trace")
     scenarios = [load(p) for p in args.scenarios]  # validate all before running any
@@ -93,13 +98,17 @@ def main(args) -> int:
         draw.check_options(args, list(sc.processes))
     ok = True
     for sc in scenarios:
-        r = run_scenario(sc, args.seed, record_trace=not args.stream, stream=args.stream)
+        requests = sum(len(c.requests) for c in sc.clients)
+        stream = args.stream if args.stream is not None else (not given and requests > LONG)
+        r = run_scenario(sc, args.seed, record_trace=not stream, stream=stream)
         if args.trace:
             write_atomic(args.trace, r.trace.write)
         if args.json:
             print(json.dumps(r.to_json(), sort_keys=True))
         else:
             print_result(r, args.events)
+            if stream and args.stream is None:
+                print(f"  ({requests:,} requests: judged as a stream, no trace kept; --no-stream keeps one)")
         if draw.wanted(args) or args.diagram_text:
             draw.render(r, args, title=f"{sc.name}: {sc.description}")
         if r.match is False:

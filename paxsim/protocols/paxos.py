@@ -52,7 +52,8 @@ Choices where the tutorial is open (documented, tested):
   confidence). A candidate that fails waits a growing backoff before it tries a
   new round. Dueling cannot go on forever once faults stop: everyone then agrees
   on who is lowest-ranked and alive.
-* Who replies: the leader, when it executes a request (also a duplicate slot).
+* Who replies: the leader, when it executes a request (also a duplicate slot), or
+  when a snapshot it installs covers a request it proposed or queued.
   Any server that has already executed a resent request answers it from its
   record. A follower forwards a client's request to the leader it believes in
   (only requests that come from a client: no forwarding loops), keeps it until
@@ -167,14 +168,16 @@ class Chosen(Message):
 class Snapshot(Message):
     """``<SNAP, j, s>``: everything up to slot ``j`` is chosen and executed, giving
     service state ``state``; ``sessions`` is the session table then, as
-    ``(client, seq, state)`` triples (client order). Stands in for the log up to ``j``
-    once a server compacted it."""
+    ``(client, seq, state)`` triples (client order), and ``done`` the per-request
+    table of requests without a ``seq`` (built by hand; none from simulated clients).
+    Stands in for the log up to ``j`` once a server compacted it."""
 
     kind: ClassVar[str] = "SNAP"
     fuzz_target: ClassVar[bool] = False  # only sent after `compact` slots: beyond a fuzz run
     slot: int
     state: State
     sessions: tuple[tuple[ProcessId, int, State], ...] = ()
+    done: tuple[tuple[str, State], ...] = ()
 
     def label(self) -> str:
         return f"<SNAP, {self.slot}, {self.state.label(3)}>"
@@ -814,8 +817,13 @@ class Paxos(Replica):
             queue += self.fwd.values()
             self.fwd = {}
         for req in queue:
-            if req.id not in L.proposed and self._seen(req) is None:
+            if req.id in L.proposed:
+                continue
+            seen = self._seen(req)
+            if seen is None:
                 self._propose(now, req, out)
+            elif seen is not OLD:
+                out.append(Reply(req, seen))  # executed meanwhile (a snapshot from a promise)
         return out
 
     # ---- heartbeats and catching up ----------------------------------------------------------
@@ -921,7 +929,8 @@ class Paxos(Replica):
         sessions = lrn.sessions or {}
         self.next_checkpoint = lrn.next_exec - 1 + self.compact
         snap = Snapshot(lrn.next_exec - 1, lrn.service.state.trimmed(1),
-                        tuple((c, seq, st.trimmed(1)) for c, (seq, st) in sorted(sessions.items())))
+                        tuple((c, seq, st.trimmed(1)) for c, (seq, st) in sorted(sessions.items())),
+                        tuple(lrn.service.done.items()))
         # the service goes on from the checkpoint's state: O(1), and the chain of
         # states before it is no longer held here
         lrn.service.state = snap.state
@@ -955,6 +964,7 @@ class Paxos(Replica):
         lrn.service.state = snap.state
         if lrn.sessions is not None:
             lrn.sessions = {c: (seq, st) for c, seq, st in snap.sessions}
+        lrn.service.done = dict(snap.done)
         lrn.log = []
         lrn.base = snap.slot
         lrn.next_exec = snap.slot + 1
@@ -975,17 +985,30 @@ class Paxos(Replica):
         self._restore(snap)
         self._forget_accepted(snap, out)
         L = self.ldr
+        # requests I owe an answer (I proposed them as leader, or forwarded them)
+        owed: dict[str, Request] = {}
         for slot in [slot for slot in L.inflight if slot <= snap.slot]:
-            del L.inflight[slot]
+            req = L.inflight.pop(slot)[0]
+            if req is not NOOP:
+                owed[req.id] = req
         for rid in [rid for rid, slot in L.proposed.items() if slot <= snap.slot]:
             del L.proposed[rid]  # executed in the snapshot, or lost its slot: may be proposed again
         if L.next_slot <= snap.slot:
             L.next_slot = snap.slot + 1
         if self.fwd:
-            self.fwd = {k: v for k, v in self.fwd.items() if self._seen(v) is None}
+            for k, v in self.fwd.items():
+                if self._seen(v) is not None:
+                    owed[k] = v
+            self.fwd = {k: v for k, v in self.fwd.items() if k not in owed}
         state = snap.state
         if state.length > before and state.request is not None:
             out.append(Execute(state.request, state))  # the service jumped to this state
+        for req in owed.values():
+            # answered as executing it would have (the snapshot may hold a newer
+            # request of its client: then the client has had this answer)
+            seen = self._seen(req)
+            if seen is not None and seen is not OLD:
+                out.append(Reply(req, seen))
         self._execute(out)
 
 

@@ -146,3 +146,50 @@ def test_sessions_answer_the_last_request_and_ignore_older_copies():
     assert len(c.replies["C1"]) == before + 1
     assert c.replicas["S1"]._seen(c.request("C1", "m1", to=[], seq=1)) is OLD
     assert c.executed("S1") == ["m1", "m2", "m3"]
+
+
+def test_requests_without_seq_are_remembered_across_snapshots():
+    """Hand-built requests (no seq) use the per-request table: it travels in the
+    snapshot, so a server that caught up from one never executes them twice."""
+    c = cluster(compact=2)
+    c.isolate("S2")
+    for k in range(1, 7):
+        c.request("C1", f"m{k}", to="S1")          # seq 0
+        c.deliver_all()
+    c.heal()
+    c.run_for(6.0)                                   # S2 catches up from the snapshot
+    assert sorted(c.replicas["S2"].lrn.service.done) == [f"m{k}" for k in range(1, 7)]
+    c.crash("S1")
+    c.run_for(20.0)
+    assert c.logged("leader")[-1] == ("S2", 2)
+    c.request("C1", "m1", to="S2")                  # a late copy of m1
+    c.run_for(6.0)
+    assert c.replies["C1"][-1] == "s^1"             # answered from the table, not executed again
+    assert c.replicas["S2"].lrn.service.state == c.replicas["S3"].lrn.service.state
+    assert c.replicas["S2"].lrn.service.state.length == 6
+
+
+def test_a_leader_that_jumps_over_its_proposal_still_answers_it():
+    c = cluster(compact=1)
+    c.request("C1", "m1", to="S1", seq=1)
+    c.deliver(src="C1", dst="S1")
+    c.deliver(kind="ACC", dst="S2")
+    c.deliver(kind="ACC", dst="S3")                 # chosen; the followers execute it, no reply
+    c.lose("LRN")                                    # the leader never learns it: it catches up
+    c.run_for(20.0)
+    assert [e for e in c.delivered if e.msg.kind == "SNAP" and e.dst == "S1"]
+    assert c.replies["C1"] == ["s^1"]               # from the leader, without a resend
+
+
+def test_a_follower_that_jumps_over_a_forwarded_request_answers_it():
+    c = cluster(compact=1)
+    c.request("C1", "m1", to="S3", seq=1)
+    c.deliver(src="C1", dst="S3")
+    c.deliver(src="S3", dst="S1")                   # S3 forwards m1 to the leader
+    c.drop(kind="ACC", src="S1", dst="S3")
+    c.deliver(kind="ACC", src="S1", dst="S2")       # chosen at S1 + S2; S2 executes it (no reply)
+    c.drop(kind="LRN", src="S2")
+    c.crash("S1")                                    # the leader dies before it learns
+    c.run_for(30.0)
+    assert [e for e in c.delivered if e.msg.kind == "SNAP" and e.dst == "S3"]
+    assert c.replies["C1"] == ["s^1"]               # S3 answers what it forwarded

@@ -58,7 +58,8 @@ Choices where the tutorial is open (documented, tested):
   record. A follower forwards a client's request to the leader it believes in
   (only requests that come from a client: no forwarding loops), keeps it until
   it executes it, hands it to the next leader if the leader changes (or proposes
-  it itself if it becomes leader), and answers it too when it executes it. A
+  it itself if it becomes leader), and answers it too when it executes it (or a
+  snapshot covers it). A
   candidate queues requests until it leads. A leader never proposes into a slot
   it knows is chosen (a stale leader may have caught up past its next slot).
 * Catch-up: heartbeats carry the round the sender leads (none if it follows) and

@@ -41,9 +41,9 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, eq, itemgetter, le, not_
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
-from .history import Execution, History, Invocation, Observed
+from .history import Execution, FinalWorld, History, Invocation, Observed
 from .types import Request, State
 
 SAFETY_INVARIANTS: tuple[str, ...] = (
@@ -281,10 +281,6 @@ class _Checker:
     def sent(self, r: Request) -> bool:
         return r.id in self.invoked
 
-    @staticmethod
-    def never_sent(r: Request) -> str:
-        return f"no client ever invoked {r.id}"
-
     # -- safety on observed replies
 
     def check_replies(self) -> None:
@@ -336,7 +332,7 @@ class _Checker:
                     self.invented.add(r.id)
                     reports.add("only_sent_requests", (0, p, r.id),
                                 lambda r=r, p=p: _invented_violation(
-                                    witness(p), r, p, self.never_sent(r)))
+                                    witness(p), r, p, _never_sent(r)))
 
         # client_order: along each client's invocations, chain positions increase.
         clients = list(map(_CLIENT, self.firsts))
@@ -500,7 +496,7 @@ class _Checker:
         else:
             r, p = args
             self.reports.add("only_sent_requests", (1,) + _reply_key(o) + (p,),
-                             lambda: _invented_violation(o, r, p, self.never_sent(r)))
+                             lambda: _invented_violation(o, r, p, _never_sent(r)))
 
     # -- safety among replicas
 
@@ -515,12 +511,7 @@ class _Checker:
                 if not self.sent(e.request) and rid not in self.invented:
                     self.invented.add(rid)
                     reports.add("only_sent_requests", (2,) + _exec_key(e),
-                                lambda e=e: Violation(
-                                    "only_sent_requests",
-                                    f"{e.replica} executed {e.request.id} as request"
-                                    f" {e.state.length} at t={e.time:g}, but"
-                                    f" {self.never_sent(e.request)}",
-                                    (), (e.pos,), latent=True))
+                                lambda e=e: _invented_execution_violation(e))
         at = list(map(_EXEC_AT, execs))
         if len(set(at)) == len(set(map(itemgetter(0), at))):
             return  # one (request, state) per position
@@ -547,43 +538,52 @@ class _Checker:
         if final is None or not final.settled:
             return
         answered = self.answered
-        reach: dict[str, list[str]] = {}
-        for inv in self.invs:
-            if inv.request.id in answered:
-                continue
-            c = inv.client
-            servers = reach.get(c)
-            if servers is None:
-                servers = reach[c] = final.reachable_servers(c)
-            if len(servers) >= final.quorum:
-                self.reports.add("liveness", _inv_key(inv),
-                                 lambda inv=inv, servers=servers: _liveness_violation(
-                                     inv, servers, final))
+        unanswered = [inv for inv in self.invs if inv.request.id not in answered]
+        last = dict(zip(map(_REPLICA, self.execs), self.execs)) if final.catch_up else {}
+        judge_liveness(final, unanswered, last, self.reports.add)
 
-        if not final.catch_up:
-            return
-        last: dict[str, Execution] = dict(zip(map(_REPLICA, self.execs), self.execs))
-        up = [s for s in final.servers if s in final.up]
 
-        def done(s: str) -> int:
-            e = last.get(s)
-            return 0 if e is None else e.state.length
+def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Mapping[str, Execution],
+                   add: Callable[[str, tuple, Callable[[], Violation]], None]) -> None:
+    """Liveness at the end of a settled run, for the batch and the streaming checker.
 
-        for r in up:
-            ahead: Optional[str] = None
-            for s in up:
-                if s != r and done(s) > done(r) and final.connected(r, s):
-                    if ahead is None or done(s) > done(ahead):
-                        ahead = s
-            if ahead is None:
-                continue
-            pos = tuple(last[x].pos for x in (r, ahead) if x in last)
-            self.reports.add("replica_progress", (final.servers.index(r),),
-                             lambda r=r, ahead=ahead, pos=pos: Violation(
-                                 "replica_progress",
-                                 f"{r} is up and connected to {ahead} but executed {done(r)}"
-                                 f" requests while {ahead} executed {done(ahead)}",
-                                 (), pos))
+    ``unanswered``: the invocations no reply answered; ``last``: each replica's last
+    execution (read only when ``final.catch_up``); ``add(invariant, key, make)``
+    collects the candidate reports.
+    """
+    reach: dict[str, list[str]] = {}
+    for inv in unanswered:
+        c = inv.client
+        servers = reach.get(c)
+        if servers is None:
+            servers = reach[c] = final.reachable_servers(c)
+        if len(servers) >= final.quorum:
+            add("liveness", _inv_key(inv),
+                lambda inv=inv, servers=servers: _liveness_violation(inv, servers, final))
+
+    if not final.catch_up:
+        return
+    up = [s for s in final.servers if s in final.up]
+
+    def done(s: str) -> int:
+        e = last.get(s)
+        return 0 if e is None else e.state.length
+
+    for r in up:
+        ahead: Optional[str] = None
+        for s in up:
+            if s != r and done(s) > done(r) and final.connected(r, s):
+                if ahead is None or done(s) > done(ahead):
+                    ahead = s
+        if ahead is None:
+            continue
+        pos = tuple(last[x].pos for x in (r, ahead) if x in last)
+        add("replica_progress", (final.servers.index(r),),
+            lambda r=r, ahead=ahead, pos=pos: Violation(
+                "replica_progress",
+                f"{r} is up and connected to {ahead} but executed {done(r)}"
+                f" requests while {ahead} executed {done(ahead)}",
+                (), pos))
 
 
 def _chain(top: State, history: Optional[History] = None) -> list[State]:
@@ -633,6 +633,18 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     if node is not None and (node.length, node.digest) != (0, 0):
         raise ValueError("malformed state chain: it does not start from the empty state")
     return nodes
+
+
+def _never_sent(r: Request) -> str:
+    return f"no client ever invoked {r.id}"
+
+
+def _invented_execution_violation(e: Execution) -> Violation:
+    return Violation(
+        "only_sent_requests",
+        f"{e.replica} executed {e.request.id} as request {e.state.length} at t={e.time:g},"
+        f" but {_never_sent(e.request)}",
+        (), (e.pos,), latent=True)
 
 
 def _fork_violation(a: Observed, b: Observed) -> Violation:

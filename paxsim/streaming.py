@@ -114,13 +114,15 @@ from .checker import (
     _exec_key,
     _fork_violation,
     _inv_key,
+    _invented_execution_violation,
     _invented_violation,
     _label,
-    _liveness_violation,
     _missing_violation,
+    _never_sent,
     _order_violation,
     _real_time_violation,
     _reply_key,
+    judge_liveness,
 )
 from .history import Execution, FinalWorld, Invocation, Observed
 from .types import EMPTY, Request, State
@@ -766,54 +768,14 @@ class StreamChecker:
             if rid not in invented:
                 invented.add(rid)
                 reports.add("only_sent_requests", (2,) + _exec_key(e),
-                            lambda e=e: Violation(
-                                "only_sent_requests",
-                                f"{e.replica} executed {e.request.id} as request {e.state.length} at"
-                                f" t={e.time:g}, but {_never_sent(e.request)}",
-                                (), (e.pos,), latent=True))
+                            lambda e=e: _invented_execution_violation(e))
         if final is not None and final.settled:
-            self._liveness(final, reports)
+            unanswered = [inv for cl in self._clients.values() for inv in cl.open.values()]
+            judge_liveness(final, unanswered, self._xlast, reports.add)
         return reports.verdict(self._unjudged)
-
-    def _liveness(self, final: FinalWorld, reports: _BoundedReports) -> None:
-        reach: dict[str, list[str]] = {}
-        for cl in self._clients.values():
-            for inv in cl.open.values():
-                c = inv.client
-                servers = reach.get(c)
-                if servers is None:
-                    servers = reach[c] = final.reachable_servers(c)
-                if len(servers) >= final.quorum:
-                    reports.add("liveness", _inv_key(inv),
-                                lambda inv=inv, servers=servers: _liveness_violation(inv, servers, final))
-        if not final.catch_up:
-            return
-        up = [s for s in final.servers if s in final.up]
-        done = {rep: e.state.length for rep, e in self._xlast.items()}
-
-        for r in up:
-            ahead: Optional[str] = None
-            for s in up:
-                if s != r and done.get(s, 0) > done.get(r, 0) and final.connected(r, s):
-                    if ahead is None or done.get(s, 0) > done.get(ahead, 0):
-                        ahead = s
-            if ahead is None:
-                continue
-            pos = tuple(self._xlast[x].pos for x in (r, ahead) if x in self._xlast)
-            dr, da = done.get(r, 0), done.get(ahead, 0)
-            reports.add("replica_progress", (final.servers.index(r),),
-                        lambda r=r, ahead=ahead, pos=pos, dr=dr, da=da: Violation(
-                            "replica_progress",
-                            f"{r} is up and connected to {ahead} but executed {dr}"
-                            f" requests while {ahead} executed {da}",
-                            (), pos))
 
 
 # ------------------------------------------------------------- reports ---
-
-def _never_sent(r: Request) -> str:
-    return f"no client ever invoked {r.id}"
-
 
 def _order(o: Observed, a: Request, ia: Optional[Invocation], pa: int,
            b: Request, ib: Optional[Invocation], pb: int) -> Violation:

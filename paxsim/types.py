@@ -144,7 +144,8 @@ class State:
 
     def label(self, limit: int = 12) -> str:
         """Tutorial notation: ``s^12`` for m1 then m2; ``s^()`` for the empty state."""
-        if self.length > limit or (self.length and self.length > len(self.requests())):
+        reqs = self.requests() if self.length <= limit else None
+        if reqs is None or len(reqs) < self.length:  # long, or its chain was trimmed
             last = []
             node: Optional[State] = self
             while node is not None and node.request is not None and len(last) < 3:
@@ -152,7 +153,7 @@ class State:
                 node = node.parent
             last.reverse()
             return f"s^(…{self.length - len(last)} more,{','.join(r.id for r in last)})"
-        ids = [r.id for r in self.requests()]
+        ids = [r.id for r in reqs]
         if not ids:
             return "s^()"
         short = [i[1:] if i.startswith("m") else i for i in ids]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
+from .interleaving import Step, parse_schedule
 from .protocols import ParamError, UnknownProtocol, load_protocol
 from .types import OUTCOMES
 
@@ -147,6 +148,7 @@ class Scenario:
     settle: float = DEFAULT_SETTLE
     figure: Optional[str] = None
     source: str = "<scenario>"
+    schedule: tuple[Step, ...] = ()   # an exact interleaving to replay (paxsim.interleaving)
 
     def with_seed(self, seed: int) -> "Scenario":
         return replace(self, seed=seed)
@@ -228,6 +230,8 @@ class Scenario:
             faults.append(e)
         if faults:
             d["faults"] = faults
+        if self.schedule:
+            d["schedule"] = [step.to_dict() for step in self.schedule]
         return d
 
     def to_toml(self) -> str:
@@ -340,7 +344,7 @@ class _V:
 
 
 TOP_KEYS = ("name", "description", "figure", "protocol", "servers", "seed", "expected", "until", "settle",
-            "params", "network", "clients", "faults")
+            "params", "network", "clients", "faults", "schedule")
 TARGETED = ("drop", "delay", "crash_after_send", "crash_after_receive")
 
 
@@ -547,6 +551,12 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                 raise v.err(f"{path}.by", "only applies to a delay fault")
             faults.append(FaultSpec(kind, match=match, nth=nth, by=by))
 
+    schedule: tuple[Step, ...] = ()
+    if "schedule" in data:
+        schedule = parse_schedule(data["schedule"], v.err, servers, processes)
+        if faults:
+            raise v.err("faults", "a scenario with a schedule names its crashes as steps, not faults")
+
     return Scenario(
         name=v.string(data, "name", "name", name or "scenario"),
         description=description,
@@ -562,6 +572,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         settle=settle,
         figure=figure,
         source=source,
+        schedule=schedule,
     )
 
 
@@ -591,7 +602,7 @@ def dumps_toml(d: dict) -> str:
     for k, v in d.items():
         if isinstance(v, dict):
             tables.append((k, v))
-        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v) and k in ("clients", "faults"):
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v) and k in ("clients", "faults", "schedule"):
             arrays.append((k, v))
         else:
             lines.append(f"{k} = {_toml_value(v)}")

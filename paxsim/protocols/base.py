@@ -53,6 +53,10 @@ class Replica:
     min_servers: ClassVar[int] = 1
     max_servers: ClassVar[Optional[int]] = None
     catch_up: ClassVar[bool] = True
+    constant_attributes: ClassVar[tuple[str, ...]] = ("pid", "servers", "peers", "rank", "p")
+    """Attributes never changed after ``__init__``: the exhaustive checker
+    (:mod:`paxsim.explore`) shares them between states and leaves them out of a
+    state's identity. A subclass that sets more such attributes may list them too."""
 
     def __init__(self, pid: ProcessId, servers: Sequence[ProcessId], params: Mapping[str, Any]):
         self.pid = pid

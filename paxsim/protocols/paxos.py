@@ -274,6 +274,9 @@ class Paxos(Replica):
     replies_all: ClassVar[bool] = False      # every server that executes replies; else the leader
     own_report_first: ClassVar[bool] = True  # without rounds: may the new leader's own value win?
     compacts: ClassVar[bool] = True          # log compaction and client sessions (param compact)
+    constant_attributes = Replica.constant_attributes + (
+        "n", "bit", "mybit", "rank_of", "pq", "lq", "hb_every", "suspect_after", "rtx_every", "rtx_tick",
+        "hb_timer", "rtx_timer", "backoff", "compact")
 
     @classmethod
     def check_params(cls, given, n_servers):

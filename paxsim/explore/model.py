@@ -28,10 +28,10 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 from ..history import Execution, History, Invocation, Observed
 from ..protocols.base import Replica
 from ..types import (
-    Broadcast, CancelTimer, ClientReply, ClientRequest, EMPTY, Erase, Execute, Log, Message, Persist, ProcessId,
+    Broadcast, CancelTimer, ClientReply, ClientRequest, Erase, Execute, Log, Message, Persist, ProcessId,
     Reply, Request, Send, SetTimer, State,
 )
-from .freeze import clone, freeze, refreeze
+from .freeze import clone, freeze
 
 RETRY_TIMER = "retry"
 """The name of a client's resend timer in actions, paths and schedules."""
@@ -160,32 +160,23 @@ class Records:
 
 
 class Server:
-    """One server's slot: up or down, the replica (None when down), storage, timers."""
+    """One server's slot: up or down, its replica's state (an interned id, see
+    :class:`System`), its stable storage and its timers. Never changed once a
+    state holds it: a step makes a new one."""
 
-    __slots__ = ("up", "replica", "key", "store", "timers", "base", "full")
+    __slots__ = ("up", "rid", "store", "timers", "key")
 
-    def __init__(self, up: bool, replica: Optional[Replica], store: dict, timers: dict,
-                 base: Optional["Server"] = None) -> None:
+    def __init__(self, up: bool, rid: int, store: dict, timers: dict) -> None:
         self.up = up
-        self.replica = replica
-        self.key: Any = None       # freeze(replica), computed once
+        self.rid = rid             # the replica's state: an index into System.replicas (-1: down)
         self.store = store         # key -> value (insertion order kept)
         self.timers = timers       # name -> deadline
-        self.base = base           # the server this one was copied from (its key is reused)
-        self.full: Optional[tuple] = None
+        self.key: Optional[tuple] = None  # frozen(), computed once
 
     def frozen(self) -> tuple:
-        if self.full is not None:
-            return self.full
-        if self.key is None and self.replica is not None:
-            base = self.base
-            if base is not None and base.key is not None:
-                self.key = refreeze(self.replica, base.replica, base.key)
-            else:
-                self.key = freeze(self.replica)
-            self.base = None
-        self.full = (self.up, self.key, tuple(self.store.items()), tuple(sorted(self.timers.items())))
-        return self.full
+        if self.key is None:
+            self.key = (self.rid, tuple(self.store.items()), tuple(sorted(self.timers.items())))
+        return self.key
 
 
 class XState:
@@ -200,7 +191,7 @@ class XState:
         self.clients: list[ClientModel] = []
         self.inflight: dict[tuple, int] = {}      # (src, dst, msg) -> copies
         self.used = (0, 0, 0, 0, 0)               # drops, dups, crashes, recoveries, timeouts
-        self.summary: tuple = (EMPTY, EMPTY, frozenset(), ())
+        self.summary: tuple = (frozenset(), frozenset(), ())  # see System._record
         self.records: Optional[Records] = None
         self.parent: Optional[XState] = None
         self.action: Optional[Action] = None
@@ -241,19 +232,54 @@ class System:
         self.sindex = {s: i for i, s in enumerate(setup.servers)}
         self.cindex = {c: i for i, c in enumerate(setup.clients)}
         self.params = dict(setup.params)
+        self.ids: dict[Any, int] = {}          # frozen replica state -> id
+        self.replicas: list[Replica] = []      # id -> one copy of that state (never changed)
+        self.memo: dict[tuple, tuple[int, Sequence[Any]]] = {}
 
     def _replica(self, pid: ProcessId) -> Replica:
         return self.setup.protocol(pid, self.setup.servers, self.params)
 
+    # ---- replica states, interned, and their steps, remembered --------------------------
+    def intern(self, replica: Replica) -> int:
+        """The id of this replica state: equal states (by their exact frozen form)
+        get the same id, and ``self.replicas[id]`` keeps one copy, never changed."""
+        key = freeze(replica)
+        rid = self.ids.get(key)
+        if rid is None:
+            rid = self.ids[key] = len(self.replicas)
+            self.replicas.append(replica)
+        return rid
+
+    def step(self, rid: int, how: str, a: Any, b: Any, now: float) -> tuple[int, Sequence[Any]]:
+        """``(new id, effects)`` of replica state ``rid`` taking one input at ``now``:
+        a message ``b`` from ``a`` (``how`` = "m") or the timer named ``a`` ("t").
+
+        A replica is a deterministic function of its state and its input, so the
+        answer is computed once (on a copy) and remembered: in the lattice of
+        interleavings the same server meets the same input in the same state
+        from many global states."""
+        memo_key = (rid, how, a, b, now)
+        hit = self.memo.get(memo_key)
+        if hit is not None:
+            return hit
+        replica = clone(self.replicas[rid])
+        effects = replica.on_message(now, a, b) if how == "m" else replica.on_timer(now, a)
+        effects = tuple(effects) if effects else ()
+        out = self.memo[memo_key] = (self.intern(replica), effects)
+        return out
+
     # ---- building blocks --------------------------------------------------------------
     def initial(self) -> XState:
         st = XState()
+        started = []
         for pid in self.setup.servers:
-            st.servers.append(Server(True, self._replica(pid), {}, {}))
+            replica = self._replica(pid)
+            started.append(replica.on_start(0.0))
+            st.servers.append(Server(True, self.intern(replica), {}, {}))
         for i, c in enumerate(self.setup.clients):
             st.clients.append(ClientModel(c, i))
-        for i, pid in enumerate(self.setup.servers):
-            self._apply(st, i, st.servers[i].replica.on_start(0.0))
+        for i, effects in enumerate(started):
+            self._apply(st, i, effects)
         for c in st.clients:
             self._schedule_next(st, c)
         return st
@@ -273,10 +299,10 @@ class System:
         new.nrec = st.nrec
         return new
 
-    def _own_server(self, st: XState, i: int) -> Server:
+    def _own_server(self, st: XState, i: int, rid: int) -> Server:
+        """A copy of server ``i`` in ``st`` whose replica is now in state ``rid``."""
         old = st.servers[i]
-        s = Server(old.up, clone(old.replica) if old.replica is not None else None, dict(old.store), dict(old.timers),
-                   old)
+        s = Server(old.up, rid, dict(old.store), dict(old.timers))
         st.servers[i] = s
         return s
 
@@ -300,22 +326,32 @@ class System:
             st.inflight[env] = n - 1
 
     def _record(self, st: XState, rec: Any) -> None:
+        """Add a record to the path's history, and to the state's summary of it.
+
+        The summary holds everything the checker's safety verdict depends on, and
+        nothing of the order it came in that the verdict cannot see: the replies
+        seen (client, request, state), the executions (replica, state), and per
+        invocation, in order, the requests answered before it. So two states with
+        the same summary have the same verdict now and after any same steps: the
+        search judges a summary once, and merges states by it."""
         st.records = Records(rec, st.records)
         st.nrec += 1
-        m_reply, m_exec, answered, rt = st.summary
+        obs, execs, rt = st.summary
         t = type(rec)
         if t is Observed:
-            if rec.state.length > m_reply.length:
-                m_reply = rec.state
-            answered = answered | {rec.request.id}
+            item = (rec.client, rec.request, rec.state)
+            if item not in obs:
+                obs = obs | {item}
+                st.judge = True
         elif t is Execution:
-            if rec.state.length > m_exec.length:
-                m_exec = rec.state
+            item = (rec.replica, rec.state)
+            if item not in execs:
+                execs = execs | {item}
+                st.judge = True
         else:
-            rt = rt + ((rec.request.id, answered),)
-        st.summary = (m_reply, m_exec, answered, rt)
-        if t is not Invocation:
-            st.judge = True
+            answered = frozenset(r for _c, r, _s in obs)
+            rt = rt + ((rec.request, answered),)
+        st.summary = (obs, execs, rt)
 
     def _pos(self, st: XState) -> int:
         return st.depth * 1000 + st.nrec
@@ -409,12 +445,25 @@ class System:
 
     # ---- successors -------------------------------------------------------------------
     def successors(self, st: XState) -> Iterator[XState]:
-        """Every state one action away, in a fixed order (deterministic search)."""
+        """Every state one action away, in a fixed order (deterministic search),
+        except deliveries that change nothing but the set of messages in flight (to
+        a crashed server, or one that ignores the message).
+
+        Why leaving those out is exact for safety: such a successor ``s'`` is ``s``
+        with one message fewer in flight. Whatever ``s'`` can do, ``s`` can do too,
+        leaving that message in flight for ever (the network may delay a message
+        without bound), and the checker judges only what clients and replicas
+        recorded, never what is in flight. So every violation reachable from ``s'``
+        is reachable from ``s``. (Drops, by the same argument, never reach a
+        violation that no drop reaches; they are explored all the same, as the
+        bounds ask, so that ``--max-drops`` means what it says.)"""
         b = self.bounds
         drops, dups, crashes, recoveries, timeouts = st.used
         envs = list(st.inflight)
         for env in envs:
-            yield self.deliver(st, env)
+            new = self.deliver(st, env)
+            if new is not None:
+                yield new
         if timeouts < b.timeouts:
             yield from self._fire_due(st)
         if drops < b.drops:
@@ -433,30 +482,37 @@ class System:
             pid = self.setup.servers[i]
             if s.up and crashes < b.crashes:
                 new = self._child(st, Action("crash", process=pid, time=st.now))
-                new.servers[i] = Server(False, None, s.store, {})
+                new.servers[i] = Server(False, -1, s.store, {})
                 new.used = (drops, dups, crashes + 1, recoveries, timeouts)
                 yield new
             elif not s.up and recoveries < b.recoveries:
                 new = self._child(st, Action("recover", process=pid, time=st.now))
                 replica = self._replica(pid)
-                new.servers[i] = Server(True, replica, dict(s.store), {})
+                effects = replica.on_recover(new.now, dict(s.store))
+                new.servers[i] = Server(True, self.intern(replica), dict(s.store), {})
                 new.used = (drops, dups, crashes, recoveries + 1, timeouts)
-                self._apply(new, i, replica.on_recover(new.now, dict(s.store)))
+                self._apply(new, i, effects)
                 yield new
 
-    def deliver(self, st: XState, env: tuple) -> XState:
+    def deliver(self, st: XState, env: tuple) -> Optional[XState]:
+        """The state after delivering ``env``; None when that only removes the
+        message (see :meth:`successors`)."""
         src, dst, msg = env
-        new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
-        self._take(new, env)
         i = self.sindex.get(dst)
+        if i is not None and not st.servers[i].up:
+            return None  # lost at a crashed process: nothing but the message changes
         if i is not None:
-            if new.servers[i].up:
-                server = self._own_server(new, i)
-                effects = server.replica.on_message(new.now, src, msg)
-                if effects:
-                    self._apply(new, i, effects)
-            # else: delivered to a crashed process, lost (as in the simulator)
+            rid, effects = self.step(st.servers[i].rid, "m", src, msg, st.now)
+            if not effects and rid == st.servers[i].rid:
+                return None  # the replica ignored it: nothing but the message changes
+            new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
+            self._take(new, env)
+            self._own_server(new, i, rid)
+            if effects:
+                self._apply(new, i, effects)
         else:
+            new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
+            self._take(new, env)
             c = self._own_client(new, self.cindex[dst])
             self._client_receive(new, c, src, msg)
         return new
@@ -485,9 +541,10 @@ class System:
             new.now = max(st.now, t)
             new.used = (drops, dups, crashes, recoveries, timeouts + 1)
             if order < n:
-                server = self._own_server(new, order)
+                rid, effects = self.step(st.servers[order].rid, "t", name, None, new.now)
+                server = self._own_server(new, order, rid)
                 del server.timers[name]
-                self._apply(new, order, server.replica.on_timer(new.now, name))
+                self._apply(new, order, effects)
             else:
                 c = self._own_client(new, order - n)
                 self._client_retry(new, c)

@@ -73,6 +73,7 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
         stats.seconds, stats.cpu_seconds = clock() - start, cpu() - cpu_start
         return Outcome(setup, bounds, strategy, False, stats, found, first.path(), first.records.history())
     seen = {first.key()}
+    judged: set = set()  # summaries of histories already judged SAFE (see System._record)
     frontier: deque[XState] = deque([first])
     pop = frontier.popleft if strategy == "bfs" else frontier.pop
     depth_bound = bounds.depth
@@ -85,15 +86,16 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
             continue
         for child in system.successors(st):
             stats.transitions += 1
-            if child.judge:
+            if child.judge and child.summary not in judged:
                 verdict = _judge(child)
-                if verdict is not None:
+                if verdict is None:
+                    judged.add(child.summary)
+                else:
                     stats.states = len(seen) + 1
                     stats.max_depth = max(stats.max_depth, child.depth)
                     stats.seconds, stats.cpu_seconds = clock() - start, cpu() - cpu_start
                     return Outcome(setup, bounds, strategy, False, stats, verdict, child.path(),
                                    child.records.history())
-                child.judge = False
             key = child.key()
             if key in seen:
                 continue

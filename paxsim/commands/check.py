@@ -47,6 +47,9 @@ def add_parser(sub) -> None:
                         "(unordered non-duplicating, fewer states) (default %(default)s)")
     p.add_argument("--retry", type=float, default=0.0, metavar="T",
                    help="clients resend an unanswered request after T time units (default 0: never)")
+    p.add_argument("--client-mode", choices=("one", "all"),
+                   help="clients send each request to one server at a time (the next one on a resend) or to all "
+                        "(default: the protocol's choice)")
     p.add_argument("--strategy", choices=("bfs", "dfs"), default="bfs",
                    help="breadth-first (shortest counterexample) or depth-first (default %(default)s)")
     p.add_argument("--budget-seconds", type=float, metavar="S", help="stop after S seconds (wall clock)")
@@ -119,7 +122,7 @@ def setup_from_args(args):
         raise UsageError(f"{flag}: {exc.problem}") from None
     setup = Setup(proto, tuple(f"S{i}" for i in range(1, servers + 1)),
                   tuple(f"C{i}" for i in range(1, args.clients + 1)), args.requests, params,
-                  retry=args.retry, mode=proto.client_mode)
+                  retry=args.retry, mode=args.client_mode or proto.client_mode)
     recoveries = args.max_crashes if args.max_recoveries is None else args.max_recoveries
     bounds = Bounds(drops=args.max_drops, dups=args.max_dups, crashes=args.max_crashes, recoveries=recoveries,
                     timeouts=args.max_timeouts, depth=depth, network=args.network)
@@ -136,7 +139,7 @@ def found_by(args, setup, bounds) -> str:
              f"--requests {setup.requests} --max-drops {bounds.drops} --max-dups {bounds.dups}",
              f"--max-crashes {bounds.crashes} --max-recoveries {bounds.recoveries}",
              f"--max-timeouts {bounds.timeouts} --max-depth {bounds.depth if bounds.depth is not None else 'none'}",
-             f"--network {bounds.network} --retry {setup.retry:g} --strategy {args.strategy}"]
+             f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} --strategy {args.strategy}"]
     words += [f"--param {p}" for p in args.param]
     return " ".join(words)
 

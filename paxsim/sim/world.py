@@ -141,7 +141,9 @@ class World:
     def _run(self, until: Optional[float]) -> None:
         sc = self.scenario
         if until is not None:
-            self.env.run(until=until)
+            if until <= self.env.now:
+                self.env.run(until=until)  # SimPy's own error
+            self.net.run(until=until)
         else:
             stop = self.env.event()
             settle = sc.settle
@@ -155,4 +157,4 @@ class World:
                     Timeout(self.env, quiet_since + settle - self.env.now).callbacks.append(watchdog)
 
             Timeout(self.env, sc.end_time()).callbacks.append(watchdog)
-            self.env.run(until=stop)
+            self.net.run(stop=stop)

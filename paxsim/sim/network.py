@@ -402,15 +402,16 @@ class Network:
                 break
             env._now = at
             if type(ev) is inflight:
-                node = nodes[ev[1]]
+                src, dst, _, msg = ev
+                node = nodes[dst]
                 if plain and node.up and self.groups is None:  # deliver(ev), its common case inlined
                     replica = node.replica
                     if replica is not None:
-                        effects = replica.on_message(at, ev[0], ev[3])
+                        effects = replica.on_message(at, src, msg)
                         if effects:
                             node.apply(effects)
                     else:
-                        node.receive(ev[0], ev[3])
+                        node.receive(src, msg)
                 else:
                     deliver(ev)
                 continue

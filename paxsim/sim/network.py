@@ -23,6 +23,7 @@ from simpy.events import NORMAL, Event
 
 from ..types import Message, ProcessId
 from . import trace as T
+from .rng import LazyStream
 
 
 class Node(Protocol):
@@ -92,7 +93,8 @@ class Link:
     built-in distributions the network inlines the draw (``dist``, ``a``, ``b``,
     ``rand``), which is the same draw ``delay()`` makes."""
 
-    __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand", "plain")
+    __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand", "plain",
+                 "lazy_rand")
 
     def __init__(self, delay: DelayFn, loss: float, dup: float, fifo: bool,
                  loss_rng: random.Random, dup_rng: random.Random):
@@ -104,8 +106,17 @@ class Link:
         self.loss_rng = loss_rng
         self.dup_rng = dup_rng
         self.dist, self.a, self.b, self.rand = getattr(delay, "inline", (3, 0.0, 0.0, None))
+        if isinstance(getattr(self.rand, "__self__", None), LazyStream):
+            self.lazy_rand = self.rand  # replaced by the generator's own method on the first draw
+            self.rand = self._first_draw
         # the common case, inlined in Network.broadcast: uniform delay, no loss, no copies
         self.plain = self.dist == 1 and not loss and not dup
+
+
+    def _first_draw(self, *args: float) -> float:
+        lazy = self.lazy_rand
+        self.rand = getattr(lazy.__self__.get(), lazy.__name__)
+        return self.rand(*args)
 
 
 @dataclass(slots=True)

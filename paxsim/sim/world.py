@@ -20,7 +20,7 @@ from . import trace as T
 from .clients import Client, ClientMetrics
 from .host import Host
 from .network import Link, Network, Pattern, Targeted, make_delay
-from .rng import stream
+from .rng import LazyStream
 
 
 class World:
@@ -76,8 +76,8 @@ class World:
                 if a == b:
                     delay, loss, dup = {"dist": "constant", "value": 0.0}, 0.0, 0.0
                 seed = sc.seed
-                link = Link(make_delay(delay, stream(seed, "link", a, b, "delay")), loss, dup, fifo,
-                            stream(seed, "link", a, b, "loss"), stream(seed, "link", a, b, "dup"))
+                link = Link(make_delay(delay, LazyStream(seed, "link", a, b, "delay")), loss, dup, fifo,
+                            LazyStream(seed, "link", a, b, "loss"), LazyStream(seed, "link", a, b, "dup"))
                 self.net.set_link(a, b, link)
 
     def _at(self, t: float, fn) -> None:

@@ -28,3 +28,54 @@ def test_a_world_makes_only_the_streams_it_draws_from():
     used = [l for l in links if l.dist == 1 and l.lazy_rand.__self__.rng is not None]
     assert 0 < len(used) < len(links)  # clients never send to each other
     assert all(l.loss_rng.rng is None for l in links)  # no loss: never drawn
+
+
+def test_trace_lines_are_json_dumps_of_each_record_byte_for_byte():
+    """The fast encoder of Trace.lines writes what json.dumps(record, sort_keys=True)
+    writes, for every event of the golden runs (figures, random schedules)."""
+    import json
+
+    from paxsim.driver import run_scenario
+    from tests.trace_golden import cases
+
+    n = 0
+    for name, sc in cases():
+        trace = run_scenario(sc).trace
+        ref = [json.dumps(r, sort_keys=True, separators=(",", ":")) for r in trace.records()]
+        assert list(trace.lines()) == ref, name
+        n += len(ref)
+    assert n > 10_000
+
+
+def test_a_label_with_braces_or_a_clashing_field_is_encoded_as_json_dumps_would():
+    import json
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from paxsim.sim.trace import Trace
+    from paxsim.types import Message
+
+    @dataclass(frozen=True)
+    class Odd(Message):
+        kind: ClassVar[str] = "O{0}%sD"
+        x: object = None
+
+        def label(self) -> str:
+            return "{1} <é> }{ %s %%"
+
+        def fields(self) -> dict:
+            return {"x": self.x, "a": {"z": 1, "b": [1.5, None]}}
+
+    @dataclass(frozen=True)
+    class Clash(Message):
+        kind: ClassVar[str] = "C"
+
+        def fields(self) -> dict:
+            return {"src": "spoofed", "mid": 99}
+
+    t = Trace()
+    t.events += [(0, "send", "A", "B", 0, Odd("{q}")), (0.1 + 0.2, "deliver", "A", "B", 0, Odd("{q}")),
+                 (1.0, "send", "B", "A", 1, Clash()), (float("inf"), "send", "B", "A", 2, Odd(3))]
+    t.add(2.5, "timer", "A", info={"timer": "hb"})
+    t.add(3, "send", "A%s", "B", 3, Odd(1))
+    assert list(t.lines()) == [json.dumps(r, sort_keys=True, separators=(",", ":")) for r in t.records()]

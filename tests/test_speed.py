@@ -79,3 +79,33 @@ def test_a_label_with_braces_or_a_clashing_field_is_encoded_as_json_dumps_would(
     t.add(2.5, "timer", "A", info={"timer": "hb"})
     t.add(3, "send", "A%s", "B", 3, Odd(1))
     assert list(t.lines()) == [json.dumps(r, sort_keys=True, separators=(",", ":")) for r in t.records()]
+
+
+def test_run_json_keeps_no_trace_unless_a_digest_or_a_file_is_asked_for(tmp_path, capsys):
+    import json
+
+    from paxsim.cli import main
+    from paxsim.sim.trace import digest_lines
+
+    fig = "scenarios/fig05.toml"
+    assert main(["run", fig, "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["trace_digest"] is None
+    assert main(["run", fig, "--json", "--digest"]) == 0
+    asked = json.loads(capsys.readouterr().out)
+    out = tmp_path / "t.jsonl"
+    assert main(["run", fig, "--json", "--trace", str(out)]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert asked["trace_digest"] == written["trace_digest"] == digest_lines(out.read_text().splitlines())
+    assert plain["outcome"] == asked["outcome"] and len(plain["violations"]) == len(asked["violations"])
+
+
+def test_digest_is_not_computed_twice_and_follows_new_events(tmp_path):
+    from paxsim.sim.trace import Trace
+
+    t = Trace()
+    t.add(0.0, "timer", "S1", info={"timer": "hb"})
+    d1 = t.write(str(tmp_path / "a.jsonl"))
+    assert t.digest() == d1
+    t.add(1.0, "crash", "S1")
+    assert t.digest() != d1  # a cached digest is only reused for the same events

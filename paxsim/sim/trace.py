@@ -27,10 +27,11 @@ EXECUTE, INVOKE, END, LOG = "execute", "invoke", "end", "log"
 
 
 class Trace:
-    __slots__ = ("events",)
+    __slots__ = ("events", "_digest")
 
     def __init__(self) -> None:
         self.events: list[tuple] = []
+        self._digest: tuple[int, str] = (-1, "")  # (events digested, digest): digest() or write() made it
 
     def __len__(self) -> int:
         return len(self.events)
@@ -61,7 +62,11 @@ class Trace:
             yield _encode(_record(i, event))
 
     def digest(self) -> str:
-        return digest_lines(self.lines())
+        n, d = self._digest
+        if n != len(self.events):
+            d = digest_lines(self.lines())
+            self._digest = (len(self.events), d)
+        return d
 
     def write(self, path: str) -> str:
         """Write the JSON Lines to ``path``; return their digest (computed on the way)."""
@@ -70,7 +75,8 @@ class Trace:
             for chunk in _chunks(self.lines()):
                 fh.write(chunk)
                 h.update(chunk.encode())
-        return h.hexdigest()
+        self._digest = (len(self.events), h.hexdigest())
+        return self._digest[1]
 
 
 def _record(i: int, event: tuple) -> dict[str, Any]:

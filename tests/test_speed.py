@@ -106,6 +106,8 @@ def test_digest_is_not_computed_twice_and_follows_new_events(tmp_path):
     t = Trace()
     t.add(0.0, "timer", "S1", info={"timer": "hb"})
     d1 = t.write(str(tmp_path / "a.jsonl"))
+    t.events[0] = (0.0, "timer", "S2", None, -1, {"timer": "hb"})  # same length: the digest of the write stands
     assert t.digest() == d1
+    t.events[0] = (0.0, "timer", "S1", None, -1, {"timer": "hb"})
     t.add(1.0, "crash", "S1")
     assert t.digest() != d1  # a cached digest is only reused for the same events

@@ -62,15 +62,22 @@ def make_delay(spec: dict[str, Any], rng: random.Random) -> DelayFn:
     raise ValueError(f"unknown delay distribution {dist!r}")
 
 
-class Delivery(Event):
-    """A timer or fault in flight: a SimPy event, already triggered, whose one
-    callback acts. Lighter than a ``Timeout`` (no delay checks, no env reference):
-    the network pushes it on SimPy's queue itself, with SimPy's sequence number."""
+class Later(tuple):
+    """A timer in flight, ``(callback, value)``: a tuple that looks like a triggered
+    SimPy event whose one callback is ``callback`` (``env.step`` carries it out);
+    :meth:`Network.run` calls ``callback(event)`` directly. Lighter than a
+    ``Timeout`` (no delay checks, no env reference, no ``__init__`` to run)."""
 
-    def __init__(self, callbacks: list, value: Any):
-        self.callbacks = callbacks
-        self._ok = True
-        self._value = value
+    _ok = True
+
+    @property
+    def _value(self) -> Any:
+        return self[1]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "callbacks":  # until env.step sets it (to None, once done)
+            return [self[0]]
+        raise AttributeError(name)
 
 
 class InFlight(tuple):
@@ -364,7 +371,7 @@ class Network:
 
     def later(self, delay: float, callback: Callable[[Event], None], value: Any) -> None:
         """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Delivery([callback], value)))
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Later((callback, value))))
 
     def _deliver(self, ev: InFlight) -> None:
         self.deliver(ev)
@@ -425,6 +432,9 @@ class Network:
                         node.receive(src, msg)
                 else:
                     deliver(ev)
+                continue
+            if type(ev) is Later:
+                ev[0](ev)
                 continue
             callbacks, ev.callbacks = ev.callbacks, None
             for callback in callbacks:

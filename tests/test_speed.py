@@ -111,3 +111,16 @@ def test_digest_is_not_computed_twice_and_follows_new_events(tmp_path):
     t.events[0] = (0.0, "timer", "S1", None, -1, {"timer": "hb"})
     t.add(1.0, "crash", "S1")
     assert t.digest() != d1  # a cached digest is only reused for the same events
+
+
+def test_bench_reports_the_ratio_spread_world_construction_and_run_json_against_stream():
+    from paxsim.bench import measure, run_json_vs_stream
+
+    r = measure("paxos", 3, 2, 30, repeat=2)
+    sp = r["ratio_spread"]
+    assert 0 < sp["min"] <= sp["median"] <= sp["max"] and r["world_ms"] > 0
+    assert sp["min"] <= r["ratio"] * 1.0001  # best over best is at least the worst pair
+    p = run_json_vs_stream("paxos", 3, 2, 20, repeat=1)
+    assert set(p["seconds"]) == {"json", "digest", "stream"} and min(p["seconds"].values()) > 0
+    assert p["requests"] == 40 and p["json_over_stream"] > 0 and set(p["json_over_stream_spread"]) == {
+        "min", "median", "max"}

@@ -5,14 +5,19 @@ trace shows up.
     PYTHONPATH=$PWD python -m tests.trace_golden            # compare, print differences
     PYTHONPATH=$PWD python -m tests.trace_golden --write    # record (only when a change is meant)
 
-Each case's digest is the BLAKE2b of its JSON Lines trace (what ``run --trace``
-writes), so equal digests mean byte-identical trace files. The cases cover every
+Each case's ``trace`` digest is the BLAKE2b of its JSON Lines trace (what ``run
+--trace`` writes), so equal digests mean byte-identical trace files. A trace rounds
+times to 9 decimals, so two more digests pin every bit: ``exact``, of the trace's
+times and the history's records as floats (``repr``), and ``untraced``, of the same
+run made without a trace (``record_trace=False``, the fast path of the fuzzer,
+sweeps and the bench): its history, end time and message counters. The cases cover every
 stage, 3 and 5 servers, loss, duplication, crashes with and without recovery,
 partitions, FIFO links, exponential and constant delays, and compacting Paxos.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -64,14 +69,32 @@ def cases() -> Iterator[tuple[str, object]]:
             yield name, from_dict(d, source=f"<{name}>", name=name)
 
 
-def digests() -> dict[str, dict]:
+def _sha(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:32]
+
+
+def _history(r) -> tuple:
+    h = r.history
+    return ([(o.time, o.client, o.request.id, o.state.length, o.state.label(), o.server, o.pos) for o in h.replies],
+            [(e.time, e.replica, e.request.id, e.state.length, e.pos) for e in h.executions],
+            [(i.time, i.client, i.request.id, i.pos) for i in h.invocations])
+
+
+def run_case(sc) -> dict:
     from paxsim.driver import run_scenario
 
-    out = {}
-    for name, sc in cases():
-        r = run_scenario(sc)
-        out[name] = {"outcome": r.outcome, "trace": r.trace.digest(), "events": len(r.trace)}
-    return out
+    r = run_scenario(sc)
+    u = run_scenario(sc, record_trace=False)
+    w = u.world
+    return {"outcome": r.outcome, "trace": r.trace.digest(), "events": len(r.trace),
+            "exact": _sha(([e[0] for e in r.trace.events], _history(r))),
+            "untraced": _sha((u.outcome, [v.detail for v in u.verdict.violations], w.env.now, _history(u),
+                              sorted(w.net.sent.items()), sorted(w.net.dropped.items()),
+                              sorted(w.net.duplicated.items()), sorted(w.net.delivered.items())))}
+
+
+def digests() -> dict[str, dict]:
+    return {name: run_case(sc) for name, sc in cases()}
 
 
 def main(argv: list[str]) -> int:

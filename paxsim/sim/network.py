@@ -322,7 +322,7 @@ class Network:
             link = links[dst]
             if trace is not None:
                 trace.events.append((now, T.SEND, src, dst, mid, msg))
-            if link.plain:  # _transmit(now, link, 0.0, ...), inlined for a plain link
+            if link.plain:  # _transmit(now, link, None, ...), inlined for a plain link
                 at = now + link.a + link.b * link.rand()
                 if link.fifo:
                     if at < link.last:
@@ -330,17 +330,36 @@ class Network:
                     link.last = at
                 heappush(queue, (at, NORMAL, next(eid), inflight((src, dst, mid, msg))))
             else:
-                self._transmit(now, link, 0.0, src, dst, mid, msg)
+                self._transmit(now, link, None, src, dst, mid, msg)
             mid += 1
 
-    def _transmit(self, now: float, link: Link, extra: float, src: ProcessId, dst: ProcessId, mid: int,
-                  msg: Message) -> None:
-        """One message onto one link that is up: lost, or in flight (and maybe a copy too)."""
+    def _transmit(self, now: float, link: Link, extra: Optional[float], src: ProcessId, dst: ProcessId,
+                  mid: int, msg: Message) -> None:
+        """One message onto one link that is up: lost, or in flight (and maybe a copy too).
+
+        ``extra`` None: sent by :meth:`broadcast`, which computes the first copy's due
+        time as ``now + low + span * draw``, not as ``now + (low + span * draw)`` like
+        :meth:`_enqueue`: the two can differ in the last bit, and a run must not change."""
         if link.loss and link.loss_rng.random() < link.loss:
             self._drop(now, src, dst, mid, msg, "loss")
             return
         value = self._inflight((src, dst, mid, msg))
-        self._enqueue(now, link, extra, value)
+        if extra is None:
+            extra = 0.0
+            dist = link.dist
+            if dist == 1:
+                at = now + link.a + link.b * link.rand()
+            elif dist == 0:
+                at = now + link.a
+            else:
+                at = now + self._delay(link, 0.0)
+            if link.fifo:
+                if at < link.last:
+                    at = link.last
+                link.last = at
+            heappush(self._queue, (at, NORMAL, next(self._eid), value))
+        else:
+            self._enqueue(now, link, extra, value)
         if link.dup and link.dup_rng.random() < link.dup:
             self.duplicated[msg.kind] += 1
             if self.trace is not None:

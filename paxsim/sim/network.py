@@ -1,11 +1,13 @@
 """The simulated network: links with delay, loss, duplication and (re)ordering,
 partitions, and targeted faults that replay a figure exactly.
 
-Every message in flight is one SimPy ``Timeout`` whose callback delivers it; no
-process per message. Randomness comes from per-link streams (delay, loss,
-duplication each have their own), so that changing one link leaves the others'
-draws alone. Ties in time are broken by SimPy's event sequence number, which is
-the order of the calls, so a run is fixed by its seed.
+Every message in flight is one entry on SimPy's queue (an :class:`InFlight`
+tuple that SimPy can also process as an event); no process per message.
+:meth:`Network.run` carries the queue out in SimPy's order and hands each message
+straight to its receiver. Randomness comes from per-link streams (delay, loss,
+duplication each have their own, made on their first draw), so that changing one
+link leaves the others' draws alone. Ties in time are broken by SimPy's event
+sequence number, which is the order of the calls, so a run is fixed by its seed.
 """
 
 from __future__ import annotations
@@ -118,7 +120,6 @@ class Link:
             self.rand = self._first_draw
         # the common case, inlined in Network.broadcast: uniform delay, no loss, no copies
         self.plain = self.dist == 1 and not loss and not dup
-
 
     def _first_draw(self, *args: float) -> float:
         lazy = self.lazy_rand

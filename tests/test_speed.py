@@ -124,3 +124,23 @@ def test_bench_reports_the_ratio_spread_world_construction_and_run_json_against_
     assert set(p["seconds"]) == {"json", "digest", "stream"} and min(p["seconds"].values()) > 0
     assert p["requests"] == 40 and p["json_over_stream"] > 0 and set(p["json_over_stream_spread"]) == {
         "min", "median", "max"}
+
+
+def test_the_network_loop_runs_events_in_simpys_own_order(monkeypatch):
+    """Network.run against SimPy's env.run on the same worlds: the same trace, the
+    same exact end time, with a trace and without (figures with a fixed end time,
+    with targeted faults, and random schedules with loss, copies and crashes)."""
+    from paxsim.driver import run_scenario
+    from paxsim.sim.network import Network
+    from tests.trace_golden import cases
+
+    def simpy_run(self, until=float("inf"), stop=None):
+        self.env.run(until=stop if stop is not None else until)
+
+    picked = [sc for name, sc in cases() if name in ("fig03", "fig09a", "fig11", "fig12b")
+              or name.startswith("random-paxos-n5") or name.startswith("random-uncoordinated")]
+    assert len(picked) >= 14
+    ours = [(run_scenario(sc).trace.digest(), run_scenario(sc, record_trace=False).world.env.now) for sc in picked]
+    monkeypatch.setattr(Network, "run", simpy_run)
+    theirs = [(run_scenario(sc).trace.digest(), run_scenario(sc, record_trace=False).world.env.now) for sc in picked]
+    assert ours == theirs

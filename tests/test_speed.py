@@ -144,3 +144,45 @@ def test_the_network_loop_runs_events_in_simpys_own_order(monkeypatch):
     monkeypatch.setattr(Network, "run", simpy_run)
     theirs = [(run_scenario(sc).trace.digest(), run_scenario(sc, record_trace=False).world.env.now) for sc in picked]
     assert ours == theirs
+
+
+def test_the_network_loop_stops_before_what_is_due_at_until_as_simpy_does():
+    import simpy
+
+    from paxsim.sim.network import Link, Network, make_delay
+    from paxsim.sim.rng import stream
+    from paxsim.types import Heartbeat
+
+    def world():
+        env = simpy.Environment()
+        net = Network(env, None)
+        got = []
+
+        class Sink:
+            up, replica = True, None
+
+            def __init__(self, pid):
+                self.pid = pid
+
+            def receive(self, src, msg):
+                got.append((env.now, msg.upto))
+
+        for p in ("A", "B"):
+            net.add_node(Sink(p))
+        net.set_link("A", "B", Link(make_delay({"dist": "constant", "value": 5.0}, stream(1, "d")), 0.0, 0.0,
+                                    True, stream(1, "l"), stream(1, "u")))
+        fired = []
+        net.later(2.0, lambda ev: fired.append((env.now, ev._value)), "t")
+        net.send("A", "B", Heartbeat(upto=1))  # due at exactly 5.0
+        return env, net, got, fired
+
+    env, net, got, fired = world()
+    net.run(until=5.0)
+    assert (env.now, got, fired) == (5.0, [], [(2.0, "t")])  # the delivery due at 5 waits
+    net.run(until=6.0)
+    assert (env.now, got) == (6.0, [(5.0, 1)])
+    env2, _, got2, fired2 = world()
+    env2.run(until=5.0)  # SimPy itself, on the same events
+    assert (env2.now, got2, fired2) == (5.0, [], [(2.0, "t")])
+    env2.run(until=6.0)
+    assert got2 == [(5.0, 1)]

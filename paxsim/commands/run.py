@@ -20,7 +20,11 @@ def add_parser(sub) -> None:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML file(s)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--trace", metavar="FILE", help="write the run's trace as JSON Lines (one scenario only)")
-    p.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per scenario per line; its trace_digest is null unless --digest or "
+                        "--trace is given (a trace costs more than the run: --json keeps none by default)")
+    p.add_argument("--digest", action="store_true",
+                   help="keep the trace and report its digest (BLAKE2b of the JSON Lines --trace writes)")
     p.add_argument("--events", type=int, default=60, metavar="N",
                    help="show at most N events per scenario (default 60; 0 for none)")
     p.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
@@ -82,7 +86,7 @@ def main(args) -> int:
         ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
         ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
         ("--to", args.t_to is not None), ("--only", args.only is not None),
-        ("--heartbeats", args.heartbeats), ("--timers", args.timers)) if on]
+        ("--heartbeats", args.heartbeats), ("--timers", args.timers), ("--digest", args.digest)) if on]
     if args.stream and given:
         raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
     if args.trace and len(args.scenarios) != 1:
@@ -100,9 +104,11 @@ def main(args) -> int:
     for sc in scenarios:
         requests = sum(len(c.requests) for c in sc.clients)
         stream = args.stream if args.stream is not None else (not given and requests > LONG)
-        r = run_scenario(sc, args.seed, record_trace=not stream, stream=stream)
+        # A trace only when something shows it: the events listed, a file, a digest, a diagram.
+        keep = bool(given) or (not args.json and args.events > 0)
+        r = run_scenario(sc, args.seed, record_trace=keep and not stream, stream=stream)
         if args.trace:
-            write_atomic(args.trace, r.trace.write)
+            write_atomic(args.trace, r.trace.write)  # the trace keeps the digest of what it wrote
         if args.json:
             print(json.dumps(r.to_json(), sort_keys=True))
         else:

@@ -21,6 +21,8 @@ from ..types import ClientReply, ClientRequest, Message, ProcessId, Request
 from . import trace as T
 from .network import Network
 
+tuple_new = tuple.__new__  # builds a NamedTuple without its generated __new__ (the hot path)
+
 
 class Client:
     def __init__(self, env: simpy.Environment, net: Network, history: History, trace: Optional[T.Trace],
@@ -77,7 +79,7 @@ class Client:
         pos = self.net.position()
         if self.trace is not None:
             self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
-        self.history.invocations.append(Invocation(now, self.pid, request, pos))
+        self.history.invocations.append(tuple_new(Invocation, (now, self.pid, request, pos)))  # Invocation(...)
         self.metrics.invoked(now)
         self._transmit(request)
         if self.retry and not self.retry_armed:
@@ -118,7 +120,7 @@ class Client:
         now = self.env._now
         # the deliver event of this reply is the last trace event; without a trace, a counter
         pos = len(self.trace.events) - 1 if self.trace is not None else self.net.position()
-        self.history.replies.append(Observed(now, self.pid, msg.request, msg.state, src, pos))
+        self.history.replies.append(tuple_new(Observed, (now, self.pid, msg.request, msg.state, src, pos)))  # Observed(...)
         req = msg.request
         if req is self.current or (self.current is not None and req.id == self.current.id):
             if self.mode == "one":

@@ -20,7 +20,7 @@ from . import trace as T
 from .clients import Client, ClientMetrics
 from .host import Host
 from .network import Link, Network, Pattern, Targeted, make_delay
-from .rng import stream
+from .rng import LazyStream
 
 
 class World:
@@ -76,8 +76,8 @@ class World:
                 if a == b:
                     delay, loss, dup = {"dist": "constant", "value": 0.0}, 0.0, 0.0
                 seed = sc.seed
-                link = Link(make_delay(delay, stream(seed, "link", a, b, "delay")), loss, dup, fifo,
-                            stream(seed, "link", a, b, "loss"), stream(seed, "link", a, b, "dup"))
+                link = Link(make_delay(delay, LazyStream(seed, "link", a, b, "delay")), loss, dup, fifo,
+                            LazyStream(seed, "link", a, b, "loss"), LazyStream(seed, "link", a, b, "dup"))
                 self.net.set_link(a, b, link)
 
     def _at(self, t: float, fn) -> None:
@@ -141,7 +141,9 @@ class World:
     def _run(self, until: Optional[float]) -> None:
         sc = self.scenario
         if until is not None:
-            self.env.run(until=until)
+            if until <= self.env.now:
+                self.env.run(until=until)  # SimPy's own error
+            self.net.run(until=until)
         else:
             stop = self.env.event()
             settle = sc.settle
@@ -155,4 +157,4 @@ class World:
                     Timeout(self.env, quiet_since + settle - self.env.now).callbacks.append(watchdog)
 
             Timeout(self.env, sc.end_time()).callbacks.append(watchdog)
-            self.env.run(until=stop)
+            self.net.run(stop=stop)

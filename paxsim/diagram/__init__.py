@@ -12,14 +12,32 @@
     d                                  # in a notebook: shown inline as SVG
 
 :mod:`.model` lays the diagram out (lanes, arrows, boxes, label placement) in
-points, independent of output; :mod:`.mpl` and :mod:`.text` only draw it.
+points, independent of output; :mod:`.overview` summarises a run too big to draw
+message by message (one row per request); :mod:`.mpl`, :mod:`.text` and
+:mod:`.html` (the interactive browser view) only read those layouts. Dependencies
+point one way: renderers import the model, never the reverse.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from .model import Diagram, DiagramError, as_records, build, processes
+from . import model
+from .model import DiagramError, as_records, processes
+
+
+class Diagram(model.Diagram):
+    """A laid-out diagram that a notebook shows inline (as SVG)."""
+
+    def _repr_svg_(self) -> str:
+        from .mpl import svg_string
+
+        return svg_string(self)
+
+
+def build(source: Any, **options: Any) -> Diagram:
+    """Lay out the message sequence diagram of ``source`` (see :func:`.model.build`)."""
+    return model.build(source, cls=Diagram, **options)
 
 
 def save(d: Diagram, path: str, fmt: Optional[str] = None, dpi: Optional[float] = None) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from typing import Any, Optional
 
+from .files import write_atomic
 from .model import FONT, HEADER_H, HEADER_Y, Diagram, text_width
 from .overview import COLS, ROW_H, Overview
 
@@ -245,17 +245,4 @@ def save(d: Diagram, path: str, fmt: Optional[str] = None, dpi: Optional[float] 
     through a temporary file in the same folder that is renamed when complete."""
     if fmt is None:
         fmt = os.path.splitext(path)[1].lstrip(".").lower()
-    data = to_bytes(d, fmt, dpi)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".paxsim-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, to_bytes(d, fmt, dpi))

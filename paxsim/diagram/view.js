@@ -13,9 +13,14 @@
   if (E.some(e => e.ev === "timer")) types.push("timer");
   const delays = E.filter(e => e.ev === "deliver" && e.t0 !== undefined).map(e => e.t - e.t0).sort((a, b) => a - b);
   const typical = delays.length ? Math.max(delays[delays.length >> 1], 0.05) : 1;
-  const conflictSrv = new Set();      // servers whose replies the checker names
+  const conflictSrv = new Map();      // server -> what the checker names it for
   const warnPos = new Set();
-  D.violations.forEach(v => { if (!v.liveness) v.positions.forEach(p => { warnPos.add(p); const e = byI.get(p); if (e && e.src) conflictSrv.add(e.src); }); });
+  D.violations.forEach(v => { if (!v.liveness) v.positions.forEach(p => {
+    warnPos.add(p); const e = byI.get(p);
+    if (e && e.src && D.servers.includes(e.src)) {
+      const why = e.ev === "execute" ? "executed in a conflicting order" : "sent a conflicting reply";
+      if (!conflictSrv.has(e.src) || why.startsWith("sent")) conflictSrv.set(e.src, why);
+    } }); });
 
   // ---------------------------------------------------------------- page skeleton
   const m = D.meta;
@@ -113,10 +118,10 @@
     const at = cursorList[cursor];
     V = E.filter(visible);
     const lanes = LANES.filter(l => shownProc[l.name]);
-    const avail = scroller.clientWidth - MARGIN_L - 20;
+    const avail = scroller.clientWidth - MARGIN_L - 24;   // room for a vertical scroll bar
     const sp = Math.max(80, Math.min(170, avail / Math.max(lanes.length, 1)));
     laneX = {}; lanes.forEach((l, k) => { laneX[l.name] = MARGIN_L + sp / 2 + k * sp; });
-    width = Math.max(MARGIN_L + sp * lanes.length + 10, scroller.clientWidth - 2);
+    width = MARGIN_L + sp * lanes.length + 4;
     // rows: events at one time are stacked in trace order
     const pts = new Map();
     const add = (t, i) => { if (!pts.has(t)) pts.set(t, new Set()); pts.get(t).add(i); };
@@ -129,7 +134,10 @@
       ids.forEach(i => { const e = byI.get(i), big = e && e.ev === "execute"; if (big && off) off += 0.5; rowRank.set(i, off); off += big ? 2 : 1; });
       rowBase.set(t, off);
     });
-    if (!scale) scale = Math.max(12, Math.min(80, 60 / typical));
+    if (!scale) {             // a delay spans 60 px, or more where events are dense (about 8 px each)
+      const ts = V.map(e => e.t), span = Math.max(Math.max(...ts) - Math.min(...ts), 1e-6);
+      scale = Math.max(Math.min(80, 60 / typical), Math.min(300, 8 * V.length / span));
+    }
     bases = []; let y = TOP + 12;
     times.forEach((t, k) => { if (k) y += gap(t - times[k - 1]) + rowBase.get(times[k - 1]) * SUB; bases.push(y); });
     baseOf = new Map(times.map((t, k) => [t, bases[k]]));
@@ -171,7 +179,15 @@
       segs.forEach(([a, b, u]) => out.push(`<line x1="${x}" y1="${a}" x2="${x}" y2="${b}" stroke="${u ? "#555" : "#e0b0b0"}" stroke-width="1"${u ? "" : ' stroke-dasharray="2 3"'}/>`));
     });
     const showLabels = $("labels").checked;
-    V.forEach(e => {
+    const taken = new Map();  // y bucket -> rectangles of the labels and boxes placed so far
+    const keys = r => { const k = []; for (let b = Math.floor(r[1] / 24); b <= Math.floor(r[3] / 24); b++) k.push(b); return k; };
+    const free = r => keys(r).every(b => (taken.get(b) || []).every(o => r[0] > o[2] || o[0] > r[2] || r[1] > o[3] || o[1] > r[3]));
+    const take = r => keys(r).forEach(b => { if (!taken.has(b)) taken.set(b, []); taken.get(b).push(r); });
+    V.forEach(e => { if (e.ev === "execute") {  // boxes first: labels go around them
+      const x = laneX[e.src], y = yOf(e.t, e.i), w = Math.max(shortState(e.state || e.m || "").length * 6.7 + 8, 22);
+      take([x - w / 2, y - 6, x + w / 2, y + 6]); } });
+    const warnFirst = V.filter(e => e.warn && isMsg(e)).concat(V.filter(e => !(e.warn && isMsg(e))));
+    warnFirst.forEach(e => {
       if (isMsg(e)) {
         const x0 = laneX[e.src], xd = laneX[e.dst], y0 = yOf(e.t0, e.s);
         let x1 = xd, y1 = yOf(e.t, e.i);
@@ -184,9 +200,15 @@
         const dash = e.dup ? ' stroke-dasharray="4 3"' : "";
         out.push(`<line class="${cls}" data-i="${e.i}" x1="${x0}" y1="${y0}" x2="${x1}" y2="${y1}" stroke="${color}"${dash}${lost ? "" : ' marker-end="url(#head)"'}><title>${esc(e.src)} → ${esc(e.dst)} ${esc(e.label || e.type)} sent ${+e.t0.toFixed(3)}, ${lost ? "lost (" + esc(e.reason || "") + ")" : "delivered " + +e.t.toFixed(3)}${e.dup ? " (duplicate)" : ""}</title></line>`);
         if (lost) out.push(`<text x="${x1}" y="${y1 + 4}" text-anchor="middle" fill="${LOST}" font-weight="bold" class="lostx" data-i="${e.i}">×</text>`);
-        if (showLabels && (Math.abs(y1 - y0) >= 16 || e.warn)) {
-          const f = 0.5, lx = x0 + (x1 - x0) * f, ly = y0 + (y1 - y0) * f;
-          out.push(`<text class="lbl" x="${lx}" y="${ly + 3}" text-anchor="middle" fill="${e.warn ? "#d62728" : "#222"}">${esc((e.label || e.type) + (e.dup ? " dup" : ""))}</text>`);
+        if (showLabels) {       // the first free spot along the arrow, else none (the tooltip has it)
+          const text = (e.type === "REPLY" && e.state ? `<${shortState(e.state)}>` : (e.label || e.type)) + (e.dup ? " dup" : ""), w = text.length * 6.7 + 4;
+          for (const f of [0.5, 0.38, 0.62, 0.27, 0.73]) {
+            const lx = x0 + (x1 - x0) * f, ly = y0 + (y1 - y0) * f, r = [lx - w / 2, ly - 6, lx + w / 2, ly + 6];
+            if (!free(r)) continue;
+            take(r);
+            out.push(`<text class="lbl" x="${lx}" y="${ly + 4}" text-anchor="middle" fill="${e.warn ? "#d62728" : "#222"}">${esc(text)}</text>`);
+            break;
+          }
         }
       } else if (e.ev === "execute") {
         const x = laneX[e.src], y = yOf(e.t, e.i), full = e.state || e.m || "", lab = shortState(full), w = Math.max(lab.length * 6.7 + 8, 22);
@@ -280,7 +302,7 @@
       E.forEach(x => { if (x.i <= i && x.src === pid && x.ev === "execute") exec = x.state; });
       if (D.states && !up) { for (const k in st) delete st[k]; }
       if (!D.states || !("executed" in st)) { if (exec !== null || !D.states) st.executed = up ? (exec || "s^()") : "-"; }
-      parts.push(`<div class="srv${conflictSrv.has(pid) && warnPos.size ? " conf" : ""}" data-pid="${esc(pid)}"><div class="proc${up ? "" : " down"}">${esc(pid)}${up ? "" : " (crashed)"}${conflictSrv.has(pid) ? ' <span class="warn">sent a conflicting reply</span>' : ""}</div>${stateTable(st, chg)}</div>`);
+      parts.push(`<div class="srv${conflictSrv.has(pid) ? " conf" : ""}" data-pid="${esc(pid)}"><div class="proc${up ? "" : " down"}">${esc(pid)}${up ? "" : " (crashed)"}${conflictSrv.has(pid) ? ` <span class="warn">${conflictSrv.get(pid)}</span>` : ""}</div>${stateTable(st, chg)}</div>`);
     });
     parts.push(`<h2>clients' view</h2>`);
     D.clients.forEach(c => {

@@ -332,7 +332,11 @@
     scroller.scrollTop = frac * height - ay;
   };
   $("zin").onclick = () => zoom(1.5); $("zout").onclick = () => zoom(1 / 1.5);
-  $("zfit").onclick = () => { const span = Math.max(D.end, 1e-6); scale = Math.max(0.05, (scroller.clientHeight - 80 - SUB * V.length * 0.2) / span); layout(); };
+  $("zfit").onclick = () => {   // the shown events in one screen (as far as their stacking allows)
+    const ts = V.map(e => e.t), span = Math.max(Math.max(...ts) - Math.min(...ts), 1e-6);
+    const stacked = [...rowBase.values()].reduce((a, b) => a + b, 0) * SUB;
+    scale = Math.max(0.05, (scroller.clientHeight - 80 - stacked) / span); layout(); scroller.scrollTop = 0;
+  };
   $("compress").onchange = () => layout(); $("labels").onchange = () => draw();
   document.addEventListener("keydown", ev => {
     if (ev.target.tagName === "INPUT" && ev.target.type === "text") return;

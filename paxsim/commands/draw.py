@@ -78,18 +78,12 @@ def check_options(args, known: Optional[list[str]] = None) -> None:
 def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:
     """Build the diagram of ``source`` with the options in ``args``; write the files asked
     for and print the text rendering if asked (or if ``print_text``)."""
-    from ..diagram import DiagramError, as_text, build, save
-    from ..diagram.overview import LIMIT, build_overview, drawn_messages
+    from ..diagram import DiagramError, as_text, layout, save
 
     only = None if args.only is None else args.only.split(",")
-    narrowed = args.full or only is not None or args.t_from is not None or args.t_to is not None
     try:
-        n = 0 if narrowed else drawn_messages(_records(source), args.heartbeats)
-        if n > LIMIT:
-            d = build_overview(source, title=title, reason=f"{n:,} messages are too many to draw one by one")
-        else:
-            d = build(source, only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats,
-                      timers=args.timers, title=title, linear=args.linear)
+        d = layout(source, full=args.full, only=only, t_from=args.t_from, t_to=args.t_to,
+                   heartbeats=args.heartbeats, timers=args.timers, title=title, linear=args.linear)
     except DiagramError as exc:
         flag = {"only": "--only", "window": "--from/--to"}.get(exc.option or "", "diagram")
         raise UsageError(f"{flag}: {exc}") from None
@@ -97,12 +91,6 @@ def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = N
         save(d, path, fmt)
     if args.diagram_text if print_text is None else print_text:
         print(as_text(d), end="")
-
-
-def _records(source: Any) -> list[dict[str, Any]]:
-    from ..diagram import as_records
-
-    return as_records(source)
 
 
 def write_html(source: Any, args, *, title: str = "", scenario: Any = None) -> None:

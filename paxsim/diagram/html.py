@@ -222,7 +222,7 @@ def page(data: dict[str, Any]) -> str:
     """The HTML document (script, style and data inline)."""
     js = (HERE / "view.js").read_text(encoding="utf-8")
     css = (HERE / "view.css").read_text(encoding="utf-8")
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("<", "\\u003c")   # no "</script>"
     title = data["meta"].get("name") or data["meta"].get("title") or "paxsim run"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_esc(str(title))} - paxsim</title>\n<style>\n{css}</style></head>\n<body>\n"

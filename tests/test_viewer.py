@@ -193,6 +193,24 @@ def test_big_runs_default_to_an_overview(tmp_path, capsys):
     assert "overview" not in small
 
 
+def test_state_labels_stay_unambiguous_past_nine_requests(tmp_path):
+    r = _run("fig12b")                            # m1..m12: "s^1596" could be m15, m9, m6
+    raw = [x["state"] for x in r.trace.records() if x["ev"] == "execute"]
+    assert "s^1596" in raw
+    d = build(r)
+    shown = [b.label for b in d.boxes]
+    assert "s^(1,5,9,6)" in shown and not any(re.fullmatch(r"s\^\d{2,}", x) for x in shown)
+    write_view(r, str(tmp_path / "v.html"))
+    data = _page_data(tmp_path / "v.html")
+    states = [e["state"] for e in data["events"] if "state" in e]
+    states += [v for rows in data["states"].values() for _, key, v in rows if key == "executed"]
+    assert "s^(1,5,9,6)" in states and not any(re.fullmatch(r"s\^\d{2,}", x) for x in states)
+    replies = [row.replies for row in build_overview(r).rows]
+    assert not any(re.fullmatch(r"s\^\d{2,}", st) for rs in replies for _, _, st, _ in rs)
+    small = build(_run("fig02"))                  # two requests: the tutorial's s^21 stays
+    assert "s^21" in [b.label for b in small.boxes]
+
+
 def test_linear_time_axis_is_proportional():
     from paxsim.diagram.model import PX_PER_T
 

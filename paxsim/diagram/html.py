@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .files import write_atomic
-from .model import LIVENESS, as_records, natural_key, processes, scenario_servers
+from .model import LIVENESS, as_records, many_requests, processes, readable_states, scenario_servers, spell_state
 
 HERE = Path(__file__).resolve().parent
 KEYS = ("t", "ev", "src", "dst", "type", "label", "m", "slot", "rnd", "state", "reason", "timer", "groups",
@@ -152,7 +152,10 @@ def view_data(source: Any, *, title: str = "", scenario: Any = None, heartbeats:
         scenario = getattr(source, "scenario", None)
     if servers is None and scenario is not None:
         servers = tuple(scenario.servers)
-    records = as_records(source)
+    records = readable_states(as_records(source))
+    if states is not None and many_requests(records):
+        states = {pid: [[k, key, spell_state(v) if key == "executed" else v] for k, key, v in rows]
+                  for pid, rows in states.items()}
     clients, srv = processes(records, servers)
     if servers is not None:
         srv = [s for s in servers if s in srv] + [s for s in srv if s not in servers]

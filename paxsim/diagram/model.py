@@ -205,6 +205,38 @@ def as_records(source: Any) -> list[dict[str, Any]]:
     return recs
 
 
+_BARE = re.compile(r"^s\^([^(].*)$")
+
+
+def readable_states(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records with state labels that cannot be misread: once a run has a request
+    past m9, ``s^1596`` (one digit per request) could also be m15, m9, m6, so it is
+    written ``s^(1,5,9,6)`` as the longer states already are. Other runs are unchanged."""
+    if not many_requests(records):
+        return list(records)
+    out = []
+    for r in records:
+        state = r.get("state")
+        if isinstance(state, str) and _BARE.match(state):
+            r = {**r, "state": spell_state(state)}
+            if r.get("type") == "REPLY":
+                r["label"] = f"<{r['state']}>"
+        out.append(r)
+    return out
+
+
+def many_requests(records: Sequence[dict[str, Any]]) -> bool:
+    """Whether a run invokes a request past m9 (so ``s^15`` could be misread)."""
+    ids = {r.get("m") for r in records if r["ev"] == "invoke"}
+    return any(isinstance(m, str) and len(m[1:] if m.startswith("m") else m) > 1 for m in ids)
+
+
+def spell_state(label: Any) -> Any:
+    """``s^1596`` -> ``s^(1,5,9,6)``; any other value unchanged."""
+    bare = _BARE.match(label) if isinstance(label, str) else None
+    return f"s^({','.join(bare.group(1))})" if bare and len(bare.group(1)) > 1 else label
+
+
 def processes(records: Sequence[dict[str, Any]], servers: Optional[Iterable[str]] = None) -> tuple[list[str], list[str]]:
     """(clients, servers) named in a trace, each in natural order.
 
@@ -318,7 +350,7 @@ def build(source: Any, *, only: Optional[Iterable[str]] = None, t_from: Optional
     """
     if servers is None:
         servers = scenario_servers(source)
-    records = as_records(source)
+    records = readable_states(as_records(source))
     try:
         return _build(records, only, t_from, t_to, heartbeats, timers, title, servers, linear, cls)
     except (KeyError, TypeError, AttributeError) as exc:

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from .model import DiagramError, LIVENESS, as_records, natural_key, processes, scenario_servers, text_width, wrap
+from .model import (DiagramError, LIVENESS, as_records, natural_key, processes, readable_states, scenario_servers,
+                    text_width, wrap)
 
 LIMIT = 300              # more drawn messages than this: the overview is the default
 FONT = 8.0
@@ -98,7 +99,7 @@ def build_overview(source: Any, *, title: str = "", servers: Optional[Iterable[s
     """Lay out the one-row-per-request overview of ``source`` (as :func:`.model.build` takes)."""
     if servers is None:
         servers = scenario_servers(source)
-    records = as_records(source)
+    records = readable_states(as_records(source))
     try:
         return _build(records, title, servers, reason)
     except (KeyError, TypeError, AttributeError) as exc:

@@ -22,18 +22,25 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from . import model
+from . import model, overview
 from .model import DiagramError, as_records, processes
-from .overview import Overview
 
 
-class Diagram(model.Diagram):
-    """A laid-out diagram that a notebook shows inline (as SVG)."""
+class InlineSVG:
+    """Shown inline in a notebook, as SVG (drawn by :mod:`.mpl`)."""
 
     def _repr_svg_(self) -> str:
         from .mpl import svg_string
 
         return svg_string(self)
+
+
+class Diagram(InlineSVG, model.Diagram):
+    """A laid-out message sequence diagram (see :mod:`.model`)."""
+
+
+class Overview(InlineSVG, overview.Overview):
+    """A laid-out overview, one row per request (see :mod:`.overview`)."""
 
 
 def build(source: Any, **options: Any) -> Diagram:
@@ -72,7 +79,7 @@ def layout(source: Any, *, full: bool = False, **options: Any) -> Union[Diagram,
     if not narrowed:
         n = drawn_messages(as_records(source), bool(options.get("heartbeats")))
         if n > LIMIT:
-            return build_overview(source, title=options.get("title", ""),
+            return build_overview(source, title=options.get("title", ""), cls=Overview,
                                   reason=f"{n:,} messages are too many to draw one by one")
     return build(source, **options)
 

@@ -95,18 +95,20 @@ def drawn_messages(records: list[dict[str, Any]], heartbeats: bool = False) -> i
 
 
 def build_overview(source: Any, *, title: str = "", servers: Optional[Iterable[str]] = None,
-                   reason: str = "") -> Overview:
-    """Lay out the one-row-per-request overview of ``source`` (as :func:`.model.build` takes)."""
+                   reason: str = "", cls: type = Overview) -> Overview:
+    """Lay out the one-row-per-request overview of ``source`` (as :func:`.model.build`
+    takes); ``cls``: the Overview class to make (a renderer's subclass)."""
     if servers is None:
         servers = scenario_servers(source)
     records = readable_states(as_records(source))
     try:
-        return _build(records, title, servers, reason)
+        return _build(records, title, servers, reason, cls)
     except (KeyError, TypeError, AttributeError) as exc:
         raise DiagramError(f"malformed trace record ({type(exc).__name__}: {exc})") from None
 
 
-def _build(records: list[dict[str, Any]], title: str, known: Optional[Iterable[str]], reason: str) -> Overview:
+def _build(records: list[dict[str, Any]], title: str, known: Optional[Iterable[str]], reason: str,
+           cls: type) -> Overview:
     clients, servers = processes(records, known)
     verdict = next((r for r in records if r["ev"] == "verdict"), None)
     warn_pos: set[int] = set()
@@ -206,5 +208,5 @@ def _build(records: list[dict[str, Any]], title: str, known: Optional[Iterable[s
     chars = max(60, int((width - 16) / text_width("x", FONT + 0.5)))
     caption = [part for line in notes for part in wrap(line, chars)]
     height = body_bottom + 10.0 + 12.0 * len(caption) + 6.0
-    return Overview(width, height, ordered, servers, clients, t0, t1, x0, scale, col_x, crashes, partitions,
+    return cls(width, height, ordered, servers, clients, t0, t1, x0, scale, col_x, crashes, partitions,
                     caption, notes, outcome, title, headers, body_bottom)

@@ -231,3 +231,15 @@ def test_tall_pictures_repeat_lane_headers():
     assert len(d.headers) > 3
     small = build(_run("fig05"))
     assert small.headers == small.headers[:1]
+
+
+def test_fuzz_writes_a_view_beside_the_counterexample(tmp_path, capsys):
+    out = tmp_path / "cx"
+    code = cli_main(["fuzz", "--protocol", "uncoordinated", "--servers", "2", "--seed", "1",
+                     "--budget-examples", "30", "--out", str(out)])
+    assert code == 1
+    toml, = out.glob("*.toml")
+    view = toml.with_suffix(".html")
+    data = _page_data(view)
+    assert data["meta"]["outcome"] == "UNSAFE" and data["violations"] and data["states"]
+    assert str(view) in capsys.readouterr().out

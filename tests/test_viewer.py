@@ -243,3 +243,12 @@ def test_fuzz_writes_a_view_beside_the_counterexample(tmp_path, capsys):
     data = _page_data(view)
     assert data["meta"]["outcome"] == "UNSAFE" and data["violations"] and data["states"]
     assert str(view) in capsys.readouterr().out
+
+
+def test_text_diagram_keeps_state_labels_whole():
+    r = _run("fig12b")
+    text = as_text(build(r, only=["S1", "S5"], t_from=40, t_to=50))
+    boxes = [b.label for b in build(r, only=["S1", "S5"], t_from=40, t_to=50).boxes]
+    assert any(len(b) > 26 for b in boxes)        # wider than a text column
+    for label in boxes:
+        assert f"[{label}]" in text

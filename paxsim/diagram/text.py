@@ -31,7 +31,8 @@ def render(d: Union[Diagram, Overview], *, max_width: int = 26) -> str:
     sp = max(10, min(longest + 6, max_width))
     col = {l.name: TIME_W + 2 + k * sp + sp // 2 for k, l in enumerate(lanes)}
     xs = {l.name: l.x for l in lanes}
-    width = TIME_W + 2 + sp * len(lanes)
+    widest_box = max([len(b.label) + 2 for b in d.boxes] + [0])
+    width = TIME_W + 2 + sp * len(lanes) + max(0, widest_box // 2 - sp // 2 + 1)   # a box on the last lane fits whole
     alive = {l.name: bool(l.segments) and l.segments[0][0] <= TOP for l in lanes}
     parted = any(b.y0 <= TOP for b in d.bands)
 
@@ -59,7 +60,7 @@ def render(d: Union[Diagram, Overview], *, max_width: int = 26) -> str:
             note = _arrow(row, obj, col, xs)
         elif kind == "box":
             s = f"[{obj.label}]"
-            _put(row, col[obj.lane] - len(s) // 2, s)
+            _put(row, max(TIME_W + 1, col[obj.lane] - len(s) // 2), s)     # whole, clear of the time column
             if obj.warn:
                 note = f"!! {obj.lane} executed {obj.label} ({obj.why})"
         elif kind == "crash":

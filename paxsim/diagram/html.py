@@ -216,7 +216,7 @@ def claim_of(scenario: Any) -> Optional[str]:
             if not line.startswith("#") or line[1:].strip().startswith(("Choices", "- ")):
                 break
             lines.append(line[1:].strip())
-    return " ".join(lines).strip() or None
+    return " ".join(lines).split(" Choices")[0].strip() or None
 
 
 # ------------------------------------------------------------------------- page ---

@@ -199,7 +199,7 @@
         const cls = "arrow" + (e.warn ? " warn" : "") + (lost ? " lost" : "");
         const dash = e.dup ? ' stroke-dasharray="4 3"' : "";
         out.push(`<line class="${cls}" data-i="${e.i}" x1="${x0}" y1="${y0}" x2="${x1}" y2="${y1}" stroke="${color}"${dash}${lost ? "" : ' marker-end="url(#head)"'}><title>${esc(e.src)} → ${esc(e.dst)} ${esc(e.label || e.type)} sent ${+e.t0.toFixed(3)}, ${lost ? "lost (" + esc(e.reason || "") + ")" : "delivered " + +e.t.toFixed(3)}${e.dup ? " (duplicate)" : ""}</title></line>`);
-        if (lost) out.push(`<text x="${x1}" y="${y1 + 4}" text-anchor="middle" fill="${LOST}" font-weight="bold" class="lostx" data-i="${e.i}">×</text>`);
+        if (lost) out.push(`<text x="${x1}" y="${y1 + 5}" text-anchor="middle" fill="${LOST}" font-size="17" font-weight="bold" class="lostx" data-i="${e.i}">×</text>`);
         if (showLabels) {       // the first free spot along the arrow, else none (the tooltip has it)
           const text = (e.type === "REPLY" && e.state ? `<${shortState(e.state)}>` : (e.label || e.type)) + (e.dup ? " dup" : ""), w = text.length * 6.7 + 4;
           for (const f of [0.5, 0.38, 0.62, 0.27, 0.73]) {
@@ -214,7 +214,8 @@
         const x = laneX[e.src], y = yOf(e.t, e.i), full = e.state || e.m || "", lab = shortState(full), w = Math.max(lab.length * 6.7 + 8, 22);
         out.push(`<rect class="box${e.warn ? " warn" : ""}" data-i="${e.i}" x="${x - w / 2}" y="${y - 6}" width="${w}" height="12"><title>${esc(e.src)} executes ${esc(e.m)}: ${esc(lab)}</title></rect><text x="${x}" y="${y + 4}" text-anchor="middle">${esc(lab)}</text>`);
       } else if (e.ev === "crash") {
-        out.push(`<text x="${laneX[e.src]}" y="${yOf(e.t, e.i) + 6}" text-anchor="middle" fill="${LOST}" font-size="18" font-weight="bold" class="crash" data-i="${e.i}">✕<title>${esc(e.src)} crashes at ${e.t}</title></text>`);
+        const x = laneX[e.src], y = yOf(e.t, e.i), r = 7;
+        out.push(`<g class="crash" data-i="${e.i}" stroke="${LOST}" stroke-width="3.5" stroke-linecap="round"><title>${esc(e.src)} crashes at ${e.t}</title><line x1="${x - r}" y1="${y - r}" x2="${x + r}" y2="${y + r}"/><line x1="${x - r}" y1="${y + r}" x2="${x + r}" y2="${y - r}"/></g>`);
       } else if (e.ev === "recover") {
         const x = laneX[e.src], y = yOf(e.t, e.i);
         out.push(`<line x1="${x - 8}" y1="${y}" x2="${x + 8}" y2="${y}" stroke="#2f6f3e" stroke-width="3" class="recover" data-i="${e.i}"><title>${esc(e.src)} recovers at ${e.t}</title></line>`);

@@ -185,7 +185,8 @@
     const take = r => keys(r).forEach(b => { if (!taken.has(b)) taken.set(b, []); taken.get(b).push(r); });
     V.forEach(e => { if (e.ev === "execute") {  // boxes first: labels go around them
       const x = laneX[e.src], y = yOf(e.t, e.i), w = Math.max(shortState(e.state || e.m || "").length * 6.7 + 8, 22);
-      take([x - w / 2, y - 6, x + w / 2, y + 6]); } });
+      take([x - w / 2, y - 6, x + w / 2, y + 6]); }
+      if (e.ev === "crash") { const x = laneX[e.src], y = yOf(e.t, e.i); take([x - 9, y - 9, x + 9, y + 9]); } });
     const warnFirst = V.filter(e => e.warn && isMsg(e)).concat(V.filter(e => !(e.warn && isMsg(e))));
     warnFirst.forEach(e => {
       if (isMsg(e)) {

@@ -13,7 +13,7 @@ import pytest
 from paxsim import load_scenario, run_scenario
 from paxsim.cli import main as cli_main
 from paxsim.diagram import as_text, build, processes
-from paxsim.diagram.html import StateRecorder, replay_states, view_data, write_view
+from paxsim.diagram.html import StateRecorder, replay_states, write_view
 from paxsim.diagram.overview import build_overview
 from paxsim.figures import SCENARIO_DIR
 from paxsim.protocols import BUILTIN, load_protocol

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .files import write_atomic
-from .model import LIVENESS, as_records, many_requests, processes, readable_states, scenario_servers, spell_state
+from .model import LIVENESS, as_records, many_requests, processes, readable_states, spell_state
 
 HERE = Path(__file__).resolve().parent
 KEYS = ("t", "ev", "src", "dst", "type", "label", "m", "slot", "rnd", "state", "reason", "timer", "groups",
@@ -144,14 +144,12 @@ def replay_states(scenario: Any, seed: Optional[int], n_records: int) -> Optiona
 
 # ------------------------------------------------------------------------- data ---
 
-def view_data(source: Any, *, title: str = "", scenario: Any = None, heartbeats: bool = False,
-              states: Optional[dict[str, list]] = None) -> dict[str, Any]:
-    """Everything the page shows, as plain JSON-ready data."""
-    servers = scenario_servers(source)
-    if scenario is None:
-        scenario = getattr(source, "scenario", None)
-    if servers is None and scenario is not None:
-        servers = tuple(scenario.servers)
+def view_data(source: Any, *, title: str = "", scenario: Any = None, seed: Optional[int] = None,
+              heartbeats: bool = False, states: Optional[dict[str, list]] = None) -> dict[str, Any]:
+    """Everything the page shows, as plain JSON-ready data (``source``: what
+    :func:`~paxsim.diagram.model.as_records` takes; ``scenario``: its scenario, for
+    the servers' order, the description and the claim)."""
+    servers = None if scenario is None else tuple(scenario.servers)
     records = readable_states(as_records(source))
     if states is not None and many_requests(records):
         states = {pid: [[k, key, spell_state(v) if key == "executed" else v] for k, key, v in rows]
@@ -197,7 +195,7 @@ def view_data(source: Any, *, title: str = "", scenario: Any = None, heartbeats:
     meta: dict[str, Any] = {"title": title, "outcome": verdict.get("outcome")}
     if scenario is not None:
         meta.update(name=scenario.name, description=scenario.description, protocol=scenario.protocol,
-                    seed=getattr(source, "seed", scenario.seed), expected=scenario.expected,
+                    seed=scenario.seed if seed is None else seed, expected=scenario.expected,
                     figure=getattr(scenario, "figure", None), claim=claim_of(scenario))
     return {"meta": meta, "clients": clients, "servers": srv, "events": events, "violations": violations,
             "states": states, "heartbeats": heartbeats,
@@ -246,10 +244,11 @@ def write_view(source: Any, path: str, *, title: str = "", scenario: Any = None,
     trace path or a list of records (messages only). ``scenario``: the scenario of a
     bare trace, for its description and claim."""
     records = as_records(source)
-    if states is None and hasattr(source, "scenario") and hasattr(source, "verdict"):
-        states = replay_states(source.scenario, getattr(source, "seed", None), len(records))
-    data = view_data(records if not hasattr(source, "scenario") else source, title=title,
-                     scenario=scenario, heartbeats=heartbeats, states=states)
+    ran = source.scenario if hasattr(source, "scenario") and hasattr(source, "verdict") else None
+    seed = getattr(source, "seed", None)
+    if states is None and ran is not None:
+        states = replay_states(ran, seed, len(records))
+    data = view_data(records, title=title, scenario=scenario or ran, seed=seed, heartbeats=heartbeats, states=states)
     _write(path, page(data))
 
 

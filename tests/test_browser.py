@@ -44,6 +44,10 @@ def views(tmp_path_factory):
         path = folder / f"{name}.html"
         write_view(r, str(path))
         out[name] = (path, r, list(r.trace.records()))
+    r = out["fig12b"][1]                  # a window of a long run: S1 is down, S2 cut off all along
+    path = folder / "fig12b-window.html"
+    write_view(r, str(path), t_from=30, t_to=40, only=["C1", "S1", "S2", "S3"])
+    out["fig12b-window"] = (path, r, out["fig12b"][2])
     return out
 
 
@@ -64,7 +68,7 @@ def _arrows(browser) -> list[int]:
         "return [...document.querySelectorAll('#dia line.arrow')].map(e => +e.dataset.i)")
 
 
-@pytest.mark.parametrize("name", ["fig05", "fig12b"])
+@pytest.mark.parametrize("name", ["fig05", "fig12b", "fig12b-window"])
 def test_page_loads_without_console_errors(browser, views, name):
     path, _, _ = views[name]
     browser.get(path.as_uri())
@@ -150,3 +154,17 @@ def test_filters_hide_what_they_should(browser, views):
     browser.find_element(By.CSS_SELECTOR, '#f-types input[data-k="LRN"]').click()
     shown = _arrows(browser)
     assert shown and all(by_i[i].get("type") != "LRN" for i in shown)
+
+
+def test_a_window_starts_with_what_holds_at_its_start(browser, views):
+    _, recs = _open(browser, views, "fig12b-window")
+    lanes = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#heads .lane")]
+    assert lanes == ["C1", "S1", "S2", "S3"]
+    shown = _arrows(browser)
+    by_i = {x["i"]: x for x in recs}
+    assert shown and all(by_i[i]["t"] >= 30 and by_i[i]["src"] in lanes and by_i[i]["dst"] in lanes for i in shown)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#dia rect.band")) == 1       # S2 still cut off
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.HOME)
+    assert "(crashed)" in browser.find_element(By.CSS_SELECTOR, '#side .srv[data-pid="S1"]').text
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.END)
+    assert "(crashed)" not in browser.find_element(By.CSS_SELECTOR, '#side .srv[data-pid="S1"]').text   # back at 35

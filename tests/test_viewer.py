@@ -257,3 +257,26 @@ def test_text_diagram_keeps_state_labels_whole():
     assert any(len(b) > 26 for b in boxes)        # wider than a text column
     for label in boxes:                            # every box, on every lane (also the last one)
         assert text.count(f"[{label}]") == boxes.count(label), label
+
+
+def test_a_window_keeps_the_view_of_a_long_run_small(tmp_path):
+    r = _run("fig12b")                    # S1 down from 10 to 35, S2 cut off from 26 to 45
+    assert cli_main(["run", str(SCENARIO_DIR / "fig12b.toml"), "--html", str(tmp_path / "w.html"),
+                     "--from", "30", "--to", "40", "--only", "S1,S2,S3,C1", "--events", "0"]) == 0
+    data = _page_data(tmp_path / "w.html")
+    whole = _page_data(_view(r, tmp_path / "all.html"))
+    assert len(data["events"]) < len(whole["events"]) / 3
+    for e in data["events"]:
+        if "t0" in e:                     # a message crossing the window
+            assert e["t0"] <= 40 and e["t"] >= 30
+        else:
+            assert 30 <= e["t"] <= 40, e
+    assert data["down"] == ["S1"] and data["only"] == ["S1", "S2", "S3", "C1"]
+    cut = [e for e in data["events"] if e["ev"] == "partition"]
+    assert cut and cut[0]["t"] == 30 and cut[0]["groups"][0] == ["S2"]
+    assert data["states"] == whole["states"]
+
+
+def _view(r, path):
+    write_view(r, str(path))
+    return path

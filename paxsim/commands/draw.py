@@ -98,7 +98,12 @@ def write_html(source: Any, args, *, title: str = "", scenario: Any = None) -> N
     if getattr(args, "html", None):
         from ..diagram.html import write_view
 
-        write_view(source, args.html, title=title, scenario=scenario, heartbeats=args.heartbeats)
+        only = None if args.only is None else [p.strip() for p in args.only.split(",") if p.strip()]
+        write_view(source, args.html, title=title, scenario=scenario, heartbeats=args.heartbeats,
+                   t_from=args.t_from, t_to=args.t_to, only=only)
+        size = os.path.getsize(args.html)
+        if size > 20_000_000:
+            print(f"(the view {args.html} is {size / 1e6:.0f} MB: --from/--to keep a time window)")
 
 
 def read_records(path: str) -> list[dict[str, Any]]:

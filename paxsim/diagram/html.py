@@ -145,10 +145,17 @@ def replay_states(scenario: Any, seed: Optional[int], n_records: int) -> Optiona
 # ------------------------------------------------------------------------- data ---
 
 def view_data(source: Any, *, title: str = "", scenario: Any = None, seed: Optional[int] = None,
-              heartbeats: bool = False, states: Optional[dict[str, list]] = None) -> dict[str, Any]:
+              heartbeats: bool = False, states: Optional[dict[str, list]] = None,
+              t_from: Optional[float] = None, t_to: Optional[float] = None,
+              only: Optional[list[str]] = None) -> dict[str, Any]:
     """Everything the page shows, as plain JSON-ready data (``source``: what
     :func:`~paxsim.diagram.model.as_records` takes; ``scenario``: its scenario, for
-    the servers' order, the description and the claim)."""
+    the servers' order, the description and the claim). ``t_from``/``t_to`` keep the
+    events of a time window (and the messages that cross it): the page of a long run
+    stays small; the replicas' state stays whole. ``only``: the processes shown at
+    first (the page's filters can show the others)."""
+    lo = float("-inf") if t_from is None else t_from
+    hi = float("inf") if t_to is None else t_to
     servers = None if scenario is None else tuple(scenario.servers)
     records = readable_states(as_records(source))
     if states is not None and many_requests(records):
@@ -178,8 +185,22 @@ def view_data(source: Any, *, title: str = "", scenario: Any = None, seed: Optio
                 pair[r["i"]] = ss[min(k, len(ss) - 1)]
     by_i = {r["i"]: r for r in records}
     events = []
+    down: set[str] = set()                       # crashed when the window opens
+    parted: Optional[dict[str, Any]] = None      # the partition in force when it opens
     for r in records:
         if r["ev"] in ("end", "verdict", "send"):
+            continue
+        start = by_i[pair[r["i"]]]["t"] if r["i"] in pair else r["t"]
+        if r["t"] < lo:
+            if r["ev"] in ("crash", "recover"):
+                (down.add if r["ev"] == "crash" else down.discard)(r["src"])
+            elif r["ev"] in ("partition", "heal"):
+                parted = r if r["ev"] == "partition" else None
+            continue
+        if parted is not None and r["t"] >= lo:  # still cut off as the window opens
+            events.append({"ev": "partition", "t": lo, "groups": parted.get("groups", []), "i": parted["i"]})
+            parted = None
+        if start > hi or (r["t"] > hi and r["ev"] not in ("deliver", "drop")):
             continue
         e = {k: r[k] for k in KEYS if k in r and r[k] is not None}
         e["i"] = r["i"]
@@ -198,7 +219,8 @@ def view_data(source: Any, *, title: str = "", scenario: Any = None, seed: Optio
                     seed=scenario.seed if seed is None else seed, expected=scenario.expected,
                     figure=getattr(scenario, "figure", None), claim=claim_of(scenario))
     return {"meta": meta, "clients": clients, "servers": srv, "events": events, "violations": violations,
-            "states": states, "heartbeats": heartbeats,
+            "states": states, "heartbeats": heartbeats, "down": sorted(down), "only": only,
+            "window": [t_from, t_to],
             "end": max((r["t"] for r in records), default=0.0)}
 
 
@@ -236,19 +258,21 @@ def _esc(s: str) -> str:
 
 
 def write_view(source: Any, path: str, *, title: str = "", scenario: Any = None, heartbeats: bool = False,
-               states: Optional[dict[str, list]] = None) -> None:
+               states: Optional[dict[str, list]] = None, **window: Any) -> None:
     """Write the interactive view of ``source`` to ``path`` (whole or not at all).
 
     ``source``: a :class:`~paxsim.driver.RunResult` (its scenario is replayed once to
     record the replicas' state, see :func:`replay_states`), a Trace, a JSON Lines
     trace path or a list of records (messages only). ``scenario``: the scenario of a
-    bare trace, for its description and claim."""
+    bare trace, for its description and claim. ``t_from``, ``t_to``, ``only``: see
+    :func:`view_data`."""
     records = as_records(source)
     ran = source.scenario if hasattr(source, "scenario") and hasattr(source, "verdict") else None
     seed = getattr(source, "seed", None)
     if states is None and ran is not None:
         states = replay_states(ran, seed, len(records))
-    data = view_data(records, title=title, scenario=scenario or ran, seed=seed, heartbeats=heartbeats, states=states)
+    data = view_data(records, title=title, scenario=scenario or ran, seed=seed, heartbeats=heartbeats, states=states,
+                     **window)
     _write(path, page(data))
 
 

@@ -29,7 +29,7 @@
 <header id="top"><h1>${esc(title)}</h1>
  ${m.description ? `<div class="desc">${esc(m.description)}</div>` : ""}
  ${m.claim ? `<details><summary>what the figure shows and the tutorial says</summary>${esc(m.claim)}</details>` : ""}
- <div class="verdict">outcome <span class="${esc(m.outcome || "")}">${esc(m.outcome || "-")}</span>${m.expected ? ` · expected ${esc(m.expected)}` : ""} · ${LANES.length} processes, ${E.filter(isMsg).length} messages (heartbeats included)${D.states ? "" : " · no replica state (a bare trace, or a protocol without inspect())"}</div>
+ <div class="verdict">outcome <span class="${esc(m.outcome || "")}">${esc(m.outcome || "-")}</span>${m.expected ? ` · expected ${esc(m.expected)}` : ""} · ${LANES.length} processes, ${E.filter(isMsg).length} messages (heartbeats included)${D.states ? "" : " · no replica state (a bare trace, or a protocol without inspect())"}${D.window && (D.window[0] !== null || D.window[1] !== null) ? ` · the window from t=${D.window[0] ?? "start"} to t=${D.window[1] ?? "end"}` : ""}</div>
  <ul id="violations"></ul></header>
 <div id="bar">
  <fieldset id="f-types"><legend>types</legend></fieldset>
@@ -58,9 +58,9 @@
     ev.preventDefault(); jumpTo(+a.dataset.pos);
   });
 
-  const shownType = {}, shownProc = {};
+  const shownType = {}, shownProc = {}, down = new Set(D.down || []);
   types.forEach(t => { shownType[t] = !(t === "HB" && !D.heartbeats) && t !== "timer"; });
-  LANES.forEach(l => { shownProc[l.name] = true; });
+  LANES.forEach(l => { shownProc[l.name] = !D.only || D.only.includes(l.name); });
   const box = (parent, key, store) => {
     const lab = document.createElement("label");
     lab.innerHTML = `<input type="checkbox" data-k="${esc(key)}"${store[key] ? " checked" : ""}> ${esc(key)}`;
@@ -169,7 +169,7 @@
     times.forEach((t, k) => { if (bases[k] - last >= 22) { out.push(`<text class="tick" x="${MARGIN_L - 8}" y="${bases[k] + 3}" text-anchor="end">${+t.toFixed(3)}</text>`); last = bases[k]; } });
     // lanes: up segments, down while crashed
     Object.keys(laneX).forEach(n => {
-      const x = laneX[n]; let up = true, from = TOP;
+      const x = laneX[n]; let up = !down.has(n), from = TOP;
       const segs = [];
       E.forEach(e => { if (e.src === n && (e.ev === "crash" || e.ev === "recover")) {
         const y = yOf(e.t, e.i);
@@ -242,7 +242,7 @@
     return [st, chg];
   }
   function upAt(pid, i) {
-    let up = true;
+    let up = !down.has(pid);
     E.forEach(e => { if (e.i <= i && e.src === pid && (e.ev === "crash" || e.ev === "recover")) up = e.ev === "recover"; });
     return up;
   }

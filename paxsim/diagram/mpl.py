@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from .files import write_atomic
 from .model import FONT, HEADER_H, HEADER_Y, Diagram, text_width
-from .overview import COLS, ROW_H, Overview
+from .overview import COLS, ROW_H, Overview, short_state
 
 FORMATS = ("svg", "png", "pdf")
 
@@ -192,8 +192,8 @@ def overview_figure(o: Overview):
                 ax.plot([o.x(t)], [y], marker="o", ms=3.5 if warn else 2.5, color=WARNC if warn else REPLY,
                         zorder=4)
             last = rw.replies[-1][2] if rw.replies else (rw.executions[-1][2] if rw.executions else "")
-            states = sorted({st for *_, st, _ in rw.replies})
-            note = ("replies " + " ≠ ".join(states)) if len(states) > 1 else last
+            states = sorted({short_state(st) for *_, st, _ in rw.replies})
+            note = ("replies " + " ≠ ".join(states)) if len(states) > 1 else short_state(last)
             ax.text(x_end + 6, y, note, color=WARNC if rw.warn else "#555555", fontsize=FONT - 1, va="center",
                     family="monospace")
         y = o.body_bottom + 10.0

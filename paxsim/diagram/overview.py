@@ -82,6 +82,21 @@ class Overview:
         return self.x0 + (t - self.t0) * self.scale
 
 
+def short_state(label: str, keep: int = 3) -> str:
+    """``s^(1,5,9,6,10,2)`` -> ``s^(…3 more,6,10,2)``: the notation of long states,
+    for a column of states that must stay narrow."""
+    if not (label.startswith("s^(") and label.endswith(")")):
+        return label
+    parts = label[3:-1].split(",")
+    more = 0
+    if parts and parts[0].startswith("…") and parts[0].endswith(" more"):
+        more = int(parts[0][1:-5])
+        parts = parts[1:]
+    if more + len(parts) <= keep + 1:
+        return label
+    return f"s^(…{more + len(parts) - keep} more,{','.join(parts[-keep:])})"
+
+
 def _nums(xs: list) -> str:
     xs = [x for x in xs if x is not None]
     if not xs:
@@ -182,7 +197,10 @@ def _build(records: list[dict[str, Any]], title: str, known: Optional[Iterable[s
         col_x.append(x)
         x += max(chars, len(name) + 1) * text_width("x", FONT)
     x0 = x + 8.0
-    t0, t1 = min(times), max(times)
+    t0 = min(times)
+    t1 = max([t for rw in ordered for t, *_ in rw.executions + rw.replies] + [rw.invoked or t0 for rw in ordered]
+             + [t for t, *_ in crashes] + [t for p in partitions for t in p[:2] if t is not None] + [t0 + 1.0])
+    # (the quiet time a run waits before it stops is left out)
     scale = TIMELINE_W / max(t1 - t0, 1e-9)
     width = x0 + TIMELINE_W + 170.0           # room for each row's final state on the right
     y = TOP

@@ -270,12 +270,13 @@
     });
     return `<table>${rows.join("")}</table>`;
   }
-  function shortState(s) {     // s^(1,5,9,6,10,2) -> s^(…,10,2) [6]: the last requests and the length
+  function shortState(s) {     // s^(1,5,9,6,10,2) -> s^(…4 more,10,2): as long states are written
     const mm = s.match(/^s\^\((.*)\)$/);
     if (!mm || s.length <= 14) return s;
-    const ids = mm[1].split(","), more = mm[1].match(/^…(\d+) more,/);
-    const n = more ? +more[1] + ids.length - 1 : ids.length;
-    return `s^(…,${ids.slice(-2).join(",")}) [${n}]`;
+    let ids = mm[1].split(","), more = 0;
+    const m0 = ids[0].match(/^…(\d+) more$/);
+    if (m0) { more = +m0[1]; ids = ids.slice(1); }
+    return `s^(…${more + ids.length - 2} more,${ids.slice(-2).join(",")})`;
   }
   function describe(e) {
     if (isMsg(e)) return `${e.src} → ${e.dst} ${e.label || e.type}` + (e.ev === "drop" ? ` lost (${e.reason || "?"})` : " delivered") + (e.dup ? " (duplicate)" : "");

@@ -18,6 +18,8 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {figure, protocol, expected, outcome, match, ...}")
     p.add_argument("--dir", default=str(SCENARIO_DIR), help="folder with the figure scenarios (default: %(default)s)")
     p.add_argument("--svg", metavar="DIR", help="also draw each figure's run as DIR/<figure>.svg")
+    p.add_argument("--html", metavar="DIR", help="also write each figure's interactive view as DIR/<figure>.html "
+                                                 "and an index, DIR/index.html")
     p.set_defaults(func=main)
 
 
@@ -29,8 +31,9 @@ def main(args) -> int:
     if not files:
         raise UsageError(f"--dir: no figNN*.toml scenarios in {folder}")
     scenarios = [load(p) for p in files]
-    if args.svg is not None and not Path(args.svg).is_dir():
-        raise UsageError(f"--svg: {args.svg} is not a folder")
+    for flag, out in (("--svg", args.svg), ("--html", args.html)):
+        if out is not None and not Path(out).is_dir():
+            raise UsageError(f"{flag}: {out} is not a folder")
     rows = []
     for sc in scenarios:
         r = replay(sc)
@@ -38,6 +41,10 @@ def main(args) -> int:
             from ..diagram import draw
 
             draw(r, str(Path(args.svg) / f"{sc.name}.svg"), "svg", title=f"{sc.name}: {sc.description}")
+        if args.html is not None:
+            from ..diagram.html import write_view
+
+            write_view(r, str(Path(args.html) / f"{sc.name}.html"), title=f"{sc.name}: {sc.description}")
         worst = r.verdict.violations[0] if r.verdict.violations else None
         rows.append({
             "figure": sc.name,
@@ -49,6 +56,12 @@ def main(args) -> int:
             "violation": None if worst is None else f"{worst.invariant}: {worst.detail}",
             "trace_digest": r.trace_digest(),
         })
+    if args.html is not None:
+        from ..diagram.html import claim_of, write_index
+
+        claims = {sc.name: claim_of(sc) for sc in scenarios}
+        write_index([{**row, "file": f"{row['figure']}.html", "claim": claims[row["figure"]]} for row in rows],
+                    str(Path(args.html) / "index.html"))
     if args.json:
         print(json.dumps(rows, indent=1))
     else:

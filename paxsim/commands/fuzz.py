@@ -221,12 +221,18 @@ def main(args) -> int:
             fh.write(text)
 
     write_atomic(path, write)
+    if r is not None:  # the interactive view beside it (paxsim.diagram.html)
+        from ..diagram.html import write_view
+
+        write_view(r, os.path.splitext(path)[0] + ".html", title=f"{sc.name}: found by paxsim fuzz")
     counts = schedule_counts(sc)
     print(f"FOUND {res.outcome} after {res.runs} runs in {res.seconds:.1f} s"
           + (f" (first failure after {res.time_to_first:.1f} s)" if res.time_to_first is not None else ""))
     print(f"wrote {path}: schedule size {sum(counts.values())} ({counts['lost']} lost, {counts['crashes']} crashed, "
           f"{counts['partitions']} partitions)")
     print(f"replay it: paxsim run {path}    draw it: paxsim run {path} --svg {os.path.splitext(path)[0]}.svg")
+    if r is not None:
+        print(f"step through it in a browser: {os.path.splitext(path)[0]}.html")
     print()
     if r is None:
         print(f"{args.protocol} raised an exception on this schedule: {err}")

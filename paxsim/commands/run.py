@@ -86,7 +86,8 @@ def main(args) -> int:
         ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
         ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
         ("--to", args.t_to is not None), ("--only", args.only is not None),
-        ("--heartbeats", args.heartbeats), ("--timers", args.timers), ("--digest", args.digest)) if on]
+        ("--heartbeats", args.heartbeats), ("--timers", args.timers), ("--digest", args.digest),
+        ("--html", args.html), ("--full", args.full), ("--linear", args.linear)) if on]
     if args.stream and given:
         raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
     if args.trace and len(args.scenarios) != 1:
@@ -94,8 +95,8 @@ def main(args) -> int:
     scenarios = [load(p) for p in args.scenarios]  # validate all before running any
     from . import draw
 
-    if draw.wanted(args) and len(args.scenarios) != 1:
-        raise UsageError("--svg/--png/--pdf: give exactly one scenario when drawing a diagram")
+    if (draw.wanted(args) or args.html) and len(args.scenarios) != 1:
+        raise UsageError("--svg/--png/--pdf/--html: give exactly one scenario when drawing a diagram")
     if args.diagram_text and args.json:
         raise UsageError("--diagram: cannot be combined with --json (use --svg FILE or paxsim draw)")
     for sc in scenarios:
@@ -117,6 +118,7 @@ def main(args) -> int:
                 print(f"  ({requests:,} requests: judged as a stream, no trace kept; --no-stream keeps one)")
         if draw.wanted(args) or args.diagram_text:
             draw.render(r, args, title=f"{sc.name}: {sc.description}")
+        draw.write_html(r, args, title=f"{sc.name}: {sc.description}")
         if r.match is False:
             ok = False
     return 0 if ok else 1

@@ -169,6 +169,13 @@ class FallbackToSingleServer:
             out += self.service.execute(req)
         return out
 
+    def inspect(self, now: float) -> dict:
+        """The stage's state, and whom it suspects and whether it went alone."""
+        out = super().inspect(now)
+        out["suspects"] = [p for p in self.peers if self.detector.suspects(now, p)]
+        out["alone"] = self.alone
+        return out
+
 
 class RetransAcceptFallback(FallbackToSingleServer, RetransAccept):
     name = "retrans_accept_fallback"

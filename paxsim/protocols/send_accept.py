@@ -154,3 +154,11 @@ class SendAccept(Replica):
             self.held.pop(req.id, None)
             out += self.service.execute(req)
         return out
+
+    def inspect(self, now: float) -> dict:
+        """What this server knows, for the viewer (see :mod:`paxsim.protocols.base`)."""
+        return {"role": "leader" if self.leading(now) else "follower",
+                "log": {slot: req.id for slot, req in sorted(self.log.items())},
+                "next to execute": self.next_exec,
+                "held": [req.id for req in self.held.values()],
+                "executed": self.service.state.label()}

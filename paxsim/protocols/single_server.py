@@ -56,3 +56,7 @@ class SingleServer(Replica):
         if type(msg) is ClientRequest:
             return self.service.execute(msg.request)
         return []
+
+    def inspect(self, now: float) -> dict:
+        """What this server knows, for the viewer (see :mod:`paxsim.protocols.base`)."""
+        return {"executed": self.service.state.label()}

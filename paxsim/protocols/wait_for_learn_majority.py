@@ -103,3 +103,9 @@ class WaitForLearnMajority(WaitForLearn):
         while self.next_slot in self.log:  # slots another leader's accepts already filled
             self.next_slot += 1
         return super().order(now, req)
+
+    def inspect(self, now: float) -> dict:
+        """The stage's state, and whom it suspects (it leads when it suspects every higher rank)."""
+        out = super().inspect(now)
+        out["suspects"] = [p for p in self.peers if self.detector.suspects(now, p)]
+        return out

@@ -215,7 +215,8 @@ def test_check_command_writes_a_scenario_that_paxsim_run_replays(tmp_path, capsy
     text = capsys.readouterr().out
     assert rc == 1
     assert "UNSAFE: a path of 2 steps" in text and "replayed in the simulator: UNSAFE" in text
-    (path,) = list(out.iterdir())
+    (path,) = list(out.glob("*.toml"))
+    assert path.with_suffix(".html").read_text().startswith("<!DOCTYPE html")
     assert path.read_text().startswith("# Found by: paxsim check --protocol uncoordinated")
     assert tomllib.loads(path.read_text())["expected"] == "UNSAFE"
     assert cli(["run", str(path), "--events", "0"]) == 0  # outcome matches the expected UNSAFE

@@ -186,6 +186,9 @@ def main(args) -> int:
         from ..driver import run_scenario
 
         replay = run_scenario(from_dict(d, source=path_file, name=os.path.splitext(os.path.basename(path_file))[0]))
+        from ..diagram.html import write_view  # the interactive view beside it
+
+        write_view(replay, os.path.splitext(path_file)[0] + ".html", title=f"{args.protocol}: found by paxsim check")
     if args.json:
         print(json.dumps({
             "protocol": args.protocol, "servers": len(setup.servers), "clients": len(setup.clients),
@@ -217,6 +220,7 @@ def main(args) -> int:
                   + ("" if replay.outcome == "UNSAFE" else "  (the replay does NOT reproduce it: please report)"))
             print(f"replay it: paxsim run {path_file}    draw it: paxsim run {path_file} "
                   f"--svg {os.path.splitext(path_file)[0]}.svg")
+            print(f"step through it in a browser: {os.path.splitext(path_file)[0]}.html")
     return 1 if result.verdict is not None else 0
 
 

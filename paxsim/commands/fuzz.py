@@ -61,6 +61,9 @@ def add_parser(sub) -> None:
     p.add_argument("--bench", action="store_true",
                    help="benchmark: fuzz every broken stage, print examples per second and time to first "
                         "counterexample (budget per stage: --budget-seconds, default 60)")
+    from ..overrides import add_param_option
+
+    add_param_option(p)
     p.set_defaults(func=main)
 
 
@@ -68,7 +71,7 @@ def add_parser(sub) -> None:
 
 def check_args(args):
     """Validate flags; returns (protocol class, servers). Raises UsageError."""
-    from ..protocols import ParamError, UnknownProtocol, load_protocol
+    from ..protocols import UnknownProtocol, load_protocol
 
     for flag, value, low in (("--clients", args.clients, 1), ("--requests", args.requests, 1),
                              ("--workers", args.workers, 1), ("--max-faults", args.max_faults, 0),
@@ -101,10 +104,9 @@ def check_args(args):
         raise UsageError(f"--servers: must be at least 1, got {servers}")
     if servers > 9:
         raise UsageError(f"--servers: at most 9, got {servers}")
-    try:
-        proto.check_params({}, servers)
-    except ParamError as exc:
-        raise UsageError(f"--servers: {exc.problem}") from None
+    from ..overrides import check_params, parse_params
+
+    check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
     return proto, servers
 
 
@@ -164,10 +166,12 @@ def main(args) -> int:
     from ..fuzz.explain import explain
     from ..fuzz.search import ERROR, FuzzConfig, replay, search
     from ..fuzz.strategies import schedule_counts
+    from ..overrides import parse_params
     from ..scenario import from_dict
 
     cfg = FuzzConfig(args.protocol, servers=servers, clients=args.clients, requests=args.requests,
-                     liveness=args.liveness, max_faults=args.max_faults)
+                     liveness=args.liveness, max_faults=args.max_faults,
+                     params=tuple(sorted(parse_params(args.param).items())))
     budget_seconds = args.budget_seconds
     if args.budget_examples is None and budget_seconds is None:
         budget_seconds = 60.0
@@ -193,7 +197,8 @@ def main(args) -> int:
     sc = from_dict(res.found, source=path, name=os.path.splitext(os.path.basename(path))[0])
     text = sc.to_toml()
     header = (f"# Found by: paxsim fuzz --protocol {args.protocol} --servers {servers} --clients {args.clients} "
-              f"--requests {args.requests} --seed {args.seed}{' --liveness' if args.liveness else ''}\n"
+              f"--requests {args.requests} --seed {args.seed}{' --liveness' if args.liveness else ''}"
+              f"{''.join(f' --param {x}' for x in args.param or ())}\n"
               f"# Replay: paxsim run {path}\n")
     text = header + text
     # the file must replay to the same outcome: check before writing it

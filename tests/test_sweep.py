@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from paxsim.cli import main as cli_main
-from paxsim.sweep import (Experiment, GridError, ResultsDB, experiment_from_flags, load_experiment, read_rows,
-                          run_sweep)
+from paxsim.sweep import (Experiment, GridError, ResultsDB, experiment_from_flags, load_experiment, protocol_code,
+                          read_rows, run_sweep)
 from paxsim.sweep import runner as runner_mod
 from paxsim.sweep.db import COLUMNS, export_csv, to_dataframe
 
@@ -42,7 +42,8 @@ def test_grid_from_flags_leaves_out_what_a_protocol_cannot_run():
     assert exp.seeds == [0, 1, 2]
     c = cfgs[0]
     assert c.key() == ("single_server n=1 loss=0 dup=0 delay=0.5-1.5 crash=0 part=0 wl=2x3 h=60 recover=yes "
-                       "thr=10")
+                       f"thr=10 code={protocol_code('single_server')}")
+    assert len(protocol_code("single_server")) == 12 and protocol_code("paxos") != protocol_code("single_server")
 
 
 def test_flag_values_parse():

@@ -12,12 +12,14 @@ The command line: ``paxsim sweep`` and ``paxsim compare``.
 """
 
 from .db import DEFAULT_DB, ResultsDB, export_csv, read_rows, to_dataframe
-from .grid import DIMENSIONS, Experiment, GridError, RunConfig, experiment_from_flags, load_experiment
+from .grid import (DIMENSIONS, Experiment, GridError, RunConfig, SweepError, experiment_from_flags,
+                   load_experiment, protocol_code)
 from .runner import SweepAborted, SweepStats, run_one, run_sweep
 from .summary import ConfigSummary, Stat, mean_ci, summarize
 
 __all__ = [
     "DEFAULT_DB", "DIMENSIONS", "ConfigSummary", "Experiment", "GridError", "ResultsDB", "RunConfig", "Stat",
-    "SweepAborted", "SweepStats", "experiment_from_flags", "export_csv", "load_experiment", "mean_ci",
+    "SweepAborted", "SweepError", "SweepStats", "experiment_from_flags", "export_csv", "load_experiment", "mean_ci",
+    "protocol_code",
     "read_rows", "run_one", "run_sweep", "summarize", "to_dataframe",
 ]

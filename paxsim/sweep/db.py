@@ -220,19 +220,24 @@ def flat_rows(rows: Iterable[dict[str, Any]]) -> tuple[list[str], list[dict[str,
 
 def export_csv(path: str, out: str, experiment: Optional[str] = None) -> int:
     """Write the rows of database ``path`` to CSV file ``out`` (atomically); returns the row count."""
+    return write_csv_rows(read_rows(path, experiment), out)
+
+
+def write_csv_rows(rows: Iterable[dict[str, Any]], out: str) -> int:
+    """Write ``rows`` (as :meth:`ResultsDB.rows` gives them) to CSV file ``out``, atomically."""
     from ..commands.run import write_atomic
 
-    columns, rows = flat_rows(read_rows(path, experiment))
+    columns, flat = flat_rows(rows)
 
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=columns)
             w.writeheader()
-            for r in rows:
+            for r in flat:
                 w.writerow({k: ("" if v is None else v) for k, v in r.items()})
 
     write_atomic(out, write)
-    return len(rows)
+    return len(flat)
 
 
 def to_dataframe(db: str, experiment: Optional[str] = None):

@@ -48,6 +48,11 @@ def fault_count(rate: float, seed: int, what: str) -> int:
     return whole
 
 
+PAIRED = "sweep"
+"""The schedule stream of every sweep run: one seed gives the same request times,
+crashes and partitions to every protocol and parameter value (runs pair by seed)."""
+
+
 def build_scenario(cfg: RunConfig, seed: int):
     from ..schedules import random_scenario
 
@@ -55,7 +60,8 @@ def build_scenario(cfg: RunConfig, seed: int):
     partitions = fault_count(cfg.partition_rate, seed, "partitions")
     sc = random_scenario(cfg.protocol, seed, servers=cfg.servers, clients=cfg.clients, requests=cfg.requests,
                          loss=cfg.loss, duplicate=cfg.duplicate, crashes=crashes, partitions=partitions,
-                         recover=cfg.recover, horizon=cfg.horizon, params=dict(cfg.params), delay=cfg.delay)
+                         recover=cfg.recover, horizon=cfg.horizon, params=dict(cfg.params), delay=cfg.delay,
+                         key=PAIRED)
     return sc, crashes, partitions
 
 

@@ -393,3 +393,13 @@ def test_library_errors_are_library_exceptions_and_quiet_is_quiet(tmp_path, caps
     summary = json.loads(out.out)
     assert summary["ran"] == 4 and summary["already_stored"] == 2 and summary["total"] == 6
     assert summary["notes"] == ["single_server with 2 servers (it runs with exactly 1)"]
+
+
+def test_runs_go_to_workers_in_batches_that_shrink_towards_the_end():
+    tasks = list(range(1000))
+    batches = runner_mod.chunks(tasks, 2)
+    assert [t for b in batches for t in b] == tasks               # every run once, in order
+    sizes = [len(b) for b in batches]
+    assert sizes[0] == runner_mod.MAX_CHUNK and len(batches) < 40  # few hand-offs for many short runs
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] <= runner_mod.MIN_CHUNK
+    assert [len(b) for b in runner_mod.chunks(list(range(5)), 4)] == [4, 1]

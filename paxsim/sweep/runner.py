@@ -5,9 +5,10 @@ Each run is fixed by its configuration and seed: the fault schedule is drawn by
 metrics become one database row. So the rows do not depend on who runs them:
 
 - ``workers == 1``: in this process, one run after another;
-- ``workers > 1``: a ``ProcessPoolExecutor`` fed small chunks of runs (at most a
-  few chunks per worker in flight, so memory stays flat and Ctrl-C is quick);
-- ``scheduler="tcp://host:8786"``: the same chunks on a Dask distributed cluster
+- ``workers > 1``: a ``ProcessPoolExecutor`` fed batches of runs (:func:`chunks`:
+  big ones first, smaller towards the end; a few per worker in flight, so memory
+  stays flat and Ctrl-C is quick);
+- ``scheduler="tcp://host:8786"``: the same batches on a Dask distributed cluster
   (``distributed.Client(address)``); the workers need paxsim installed, and the
   module of every protocol from outside paxsim (``mymod:MyPaxos``) is sent to
   them first (a ``.py`` file, or a package as a ``.zip``; see :func:`ship_modules`).
@@ -157,12 +158,22 @@ class Progress:
             self.bar.stop()
 
 
-def _chunks(tasks: list, size: int) -> list[list]:
-    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+MAX_CHUNK = 100
+MIN_CHUNK = 4
 
 
-def chunk_size(n: int, workers: int) -> int:
-    return max(1, min(16, n // max(1, workers * 8)))
+def chunks(tasks: list, workers: int) -> list[list]:
+    """``tasks`` cut into batches for ``workers``: big ones first (runs take a few
+    milliseconds, so a task per run would spend more time in hand-offs than in
+    runs), shrinking towards the end (each batch is a share of what is left), so
+    that no worker is left with a long batch while the others are idle."""
+    out = []
+    i = 0
+    while i < len(tasks):
+        size = max(MIN_CHUNK, min(MAX_CHUNK, (len(tasks) - i) // (2 * max(1, workers))))
+        out.append(tasks[i:i + size])
+        i += size
+    return out
 
 
 def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Optional[str] = None,
@@ -242,10 +253,10 @@ def _sweep(exp, db_path, tasks, t0, workers, client, progress, on_rows, log) -> 
 
 
 def _run_processes(name: str, todo: list, workers: int, take) -> None:
-    chunks = _chunks(todo, chunk_size(len(todo), workers))
+    batches = chunks(todo, workers)
     ex = ProcessPoolExecutor(max_workers=workers)
     pending: set = set()
-    it = iter(chunks)
+    it = iter(batches)
     try:
         for c in it:
             pending.add(ex.submit(run_chunk, name, c))
@@ -342,8 +353,8 @@ def _run_dask(name: str, todo: list, client, take) -> None:
     from distributed import as_completed
 
     nworkers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-    chunks = _chunks(todo, chunk_size(len(todo), nworkers))
-    futures = [client.submit(run_chunk, name, c, pure=False) for c in chunks]
+    batches = chunks(todo, nworkers)
+    futures = [client.submit(run_chunk, name, c, pure=False) for c in batches]
     try:
         for fut in as_completed(futures):
             take(fut.result())

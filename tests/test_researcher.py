@@ -155,3 +155,14 @@ def test_a_protocol_module_is_found_next_to_the_scenario_from_any_folder(tmp_pat
     r = run(elsewhere, "run", str(proj / "counterexamples" / "x.toml"))
     assert r.returncode == 2 and "cannot import module 'projmod'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_readme_shows_the_flexible_paxos_example_as_it_is():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "class FlexiblePaxos" in b]
+    assert block in (ROOT / "examples" / "flexible_paxos.py").read_text()
+    section = readme.split("## Writing a variant", 1)[1].split("\n## ", 1)[0]
+    for hook in ("promise_quorum", "learn_quorum", "pick", "check_params", "on_recover", "quorum(cls, n)"):
+        assert f"`{hook}" in section

@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "compare", help="summarize a results database: a table per experiment, paired differences, plots, CSV",
         description="Print, per experiment, a table with a row per configuration (every dimension that varies "
-                    "is a column: nothing is averaged over), each metric's mean with its 95%% interval over "
+                    "is a column: nothing is averaged over), each metric's mean with its 95% interval over "
                     "seeds (bootstrap or Student t, never below the metric's floor) and its 99th percentile "
                     "over runs; when protocols or their parameters vary, their differences paired by seed "
                     "(same requests, crashes and partitions); and plots (PNG and SVG) of latency against loss, "

@@ -50,24 +50,26 @@ def split_param(text: str, flag: str = FLAG) -> tuple[str, str]:
     return key, value.strip()
 
 
-def parse_params(items: Optional[Sequence[str]], flag: str = FLAG) -> dict[str, Any]:
-    """Each ``KEY=VALUE`` of ``items`` parsed; a key given twice is an error."""
-    out: dict[str, Any] = {}
+def _pairs(items: Optional[Sequence[str]], flag: str, hint: str = "") -> list[tuple[str, str]]:
+    """``(KEY, VALUE text)`` of each item; a key given twice is an error."""
+    out: list[tuple[str, str]] = []
     for text in items or ():
         key, value = split_param(text, flag)
-        if key in out:
-            raise UsageError(f"{flag} {key}: given twice")
-        out[key] = parse_value(value)
+        if any(k == key for k, _ in out):
+            raise UsageError(f"{flag} {key}: given twice{hint}")
+        out.append((key, value))
     return out
+
+
+def parse_params(items: Optional[Sequence[str]], flag: str = FLAG) -> dict[str, Any]:
+    """Each ``KEY=VALUE`` of ``items`` parsed; a key given twice is an error."""
+    return {key: parse_value(value) for key, value in _pairs(items, flag)}
 
 
 def parse_param_grid(items: Optional[Sequence[str]], flag: str = FLAG) -> dict[str, list]:
     """Each ``KEY=V1,V2,...`` of ``items`` as a list of values (a grid dimension)."""
     out: dict[str, list] = {}
-    for text in items or ():
-        key, value = split_param(text, flag)
-        if key in out:
-            raise UsageError(f"{flag} {key}: given twice (list the values once: {key}=V1,V2)")
+    for key, value in _pairs(items, flag, " (list the values once: KEY=V1,V2)"):
         values = [v.strip() for v in value.split(",")]
         if any(not v for v in values):
             raise UsageError(f"{flag} {key}: empty value in {value!r} (give values separated by commas)")

@@ -166,3 +166,17 @@ def test_the_readme_shows_the_flexible_paxos_example_as_it_is():
     section = readme.split("## Writing a variant", 1)[1].split("\n## ", 1)[0]
     for hook in ("promise_quorum", "learn_quorum", "pick", "check_params", "on_recover", "quorum(cls, n)"):
         assert f"`{hook}" in section
+
+
+def test_fuzz_json_summary(tmp_path, capsys):
+    assert main(["fuzz", "--protocol", "send_accept", "--servers", "2", "--liveness", "--seed", "1",
+                 "--improve", "0", "--out", str(tmp_path), "--json"]) == 1
+    out = capsys.readouterr()
+    (line,) = out.out.splitlines()                   # stdout: the summary only; the report went to stderr
+    found = json.loads(line)
+    assert found["found"] is True and found["outcome"] == "STUCK" and found["exit_code"] == 1
+    assert Path(found["counterexample"]).exists() and "FOUND STUCK" in out.err
+    assert main(["fuzz", "--protocol", FLEX, "--servers", "5", "--param", "q1=4", "--param", "q2=2",
+                 "--budget-examples", "2", "--out", str(tmp_path), "--json"]) == 0
+    none = json.loads(capsys.readouterr().out)
+    assert none["found"] is False and none["params"] == {"q1": 4, "q2": 2} and none["examples"] == 2

@@ -64,6 +64,9 @@ def add_parser(sub) -> None:
     from ..overrides import add_param_option
 
     add_param_option(p)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON summary object on stdout (found, outcome, counterexample file, runs, "
+                        "seconds ...); the usual report goes to stderr")
     p.set_defaults(func=main)
 
 
@@ -160,6 +163,8 @@ class Reporter:
 # ---------------------------------------------------------------------- main ---
 
 def main(args) -> int:
+    if getattr(args, "json", False) and not hasattr(args, "summary"):
+        return json_main(args)
     proto, servers = check_args(args)
     if args.bench:
         return bench(args)
@@ -191,6 +196,8 @@ def main(args) -> int:
     if res.found is None:
         print(f"nothing found: {res.examples} examples, {res.runs} runs in {res.seconds:.1f} s "
               f"({res.runs_per_second:.0f} runs/s)")
+        if hasattr(args, "summary"):
+            args.summary.update(summary(res))
         return 0
 
     path = out_path(args.out, args.protocol, servers, args.seed, args.liveness)
@@ -242,6 +249,8 @@ def main(args) -> int:
     else:
         for line in explain(r, events=args.events):
             print(line)
+    if hasattr(args, "summary"):
+        args.summary.update(summary(res, path))
     return 1
 
 
@@ -269,3 +278,24 @@ def bench(args) -> int:
         print(f"{name:<30} {n:>2} {'liveness' if live else 'safety':<8} {r.runs_per_second:>7.0f} {first:>12} "
               f"{r.outcome or 'none':>8} {size:>5}", flush=True)
     return 0
+
+
+def json_main(args) -> int:
+    """``--json``: the usual report goes to stderr, one JSON summary object to stdout."""
+    import contextlib
+    import json
+
+    args.summary = {}
+    out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        rc = main(args)
+    print(json.dumps({**args.summary, "exit_code": rc}, sort_keys=True), file=out)
+    return rc
+
+
+def summary(res, path: Optional[str] = None) -> dict:
+    """A search result as JSON (see ``--json``)."""
+    return {"protocol": res.config.protocol, "servers": res.config.servers, "params": dict(res.config.params),
+            "liveness": res.config.liveness, "seed": res.seed, "found": res.found is not None,
+            "outcome": res.outcome, "counterexample": path, "examples": res.examples, "runs": res.runs,
+            "seconds": round(res.seconds, 3), "time_to_first": res.time_to_first}

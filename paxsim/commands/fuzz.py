@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
                     "that `paxsim run` replays, and explain it. Exit 1 if a counterexample was found, 0 if the "
                     "budget ended without one, 2 on bad input.")
     p.add_argument("--protocol", metavar="NAME",
-                   help="a built-in protocol (see `paxsim run --help`) or module.path:ClassName")
+                   help="a built-in protocol (`paxsim protocols` lists them) or module.path:ClassName")
     p.add_argument("--servers", type=int, metavar="N", help="number of servers (default: 3, or what the protocol allows)")
     p.add_argument("--clients", type=int, default=2, metavar="K", help="number of clients (default %(default)s)")
     p.add_argument("--requests", type=int, default=1, metavar="R", help="requests per client (default %(default)s)")

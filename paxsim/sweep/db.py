@@ -247,7 +247,7 @@ def to_dataframe(db: str, experiment: Optional[str] = None):
         import pandas as pd
     except ImportError:
         raise ImportError("to_dataframe needs pandas, which paxsim does not install: "
-                          "pip install pandas (or use export_csv / read_rows)") from None
+                          "pip install 'paxsim[pandas]' (or use export_csv / read_rows)") from None
     columns, rows = flat_rows(read_rows(db, experiment))
     return pd.DataFrame(rows, columns=columns)
 

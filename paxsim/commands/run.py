@@ -94,8 +94,8 @@ def main(args) -> int:
         raise UsageError("--trace: give exactly one scenario when writing a trace")
     from ..overrides import load_scenario, parse_params
 
-    given = parse_params(args.param)
-    loaded = [load_scenario(p, args.protocol, given) for p in args.scenarios]  # validate all before running any
+    params = parse_params(args.param)
+    loaded = [load_scenario(p, args.protocol, params) for p in args.scenarios]  # validate all before running any
     scenarios = [sc for sc, _ in loaded]
     overridden = {id(sc): o for sc, o in loaded}
     from . import draw

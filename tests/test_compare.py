@@ -197,3 +197,15 @@ def test_plots_are_byte_for_byte_reproducible(tmp_path):
     assert [p.rsplit("/", 1)[1] for p in a] == ["violations_per_stage.png", "violations_per_stage.svg"]
     for x, y in zip(a, b):
         assert open(x, "rb").read() == open(y, "rb").read()
+
+
+def test_rows_of_one_protocol_made_by_different_code_are_told_apart(tmp_path, capsys):
+    db, rows = flex_rows(tmp_path)
+    stale = [dict(r, code="0123456789ab", config=r["config"] + "-old") for r in rows if r["protocol"] == "paxos"]
+    with pytest.raises(ValueError, match="code also vary"):
+        group_stat(rows + stale, ("protocol", "param:q2"), "latency_mean")
+    ss = summarize(rows + stale)
+    assert len(ss) == 4
+    from paxsim.sweep.summary import varying
+
+    assert "code" in varying([s.dims for s in ss]) and "code" not in varying([s.dims for s in summarize(rows)])

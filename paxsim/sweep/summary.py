@@ -167,20 +167,28 @@ def value_text(v: Any) -> str:
 
 
 def all_dims(dicts: Sequence[dict[str, Any]]) -> list[str]:
-    """Every dimension present in ``dicts`` in table order (parameters after the grid's)."""
+    """Every dimension present in ``dicts`` in table order (parameters after the grid's,
+    then the protocol's code: it varies only if rows of one protocol were made by
+    different code, which a table then shows as a column)."""
     params = sorted({k for d in dicts for k in d if k.startswith(PARAM)})
-    return [d for d in DIM_LABELS] + params
+    return [d for d in DIM_LABELS] + params + [CODE]
 
 
 def varying(dicts: Sequence[dict[str, Any]], exclude: Sequence[str] = ()) -> list[str]:
     """The dimensions with more than one value across ``dicts`` (a missing parameter
-    counts as its own value: the protocol's default). The code digest is not a
-    dimension of its own: within an experiment there is one per protocol."""
+    counts as its own value: the protocol's default). The code digest counts only
+    when one protocol has rows made by different code."""
     out = []
     for d in all_dims(dicts):
         if d in exclude:
             continue
-        if len({json.dumps(x.get(d), sort_keys=True, default=str) for x in dicts}) > 1:
+        if d == CODE:
+            codes: dict[Any, set] = {}
+            for x in dicts:
+                codes.setdefault(x.get("protocol"), set()).add(x.get(CODE))
+            if any(len(c) > 1 for c in codes.values()):
+                out.append(d)
+        elif len({json.dumps(x.get(d), sort_keys=True, default=str) for x in dicts}) > 1:
             out.append(d)
     return out
 
@@ -392,7 +400,8 @@ def print_table(summaries: Sequence[ConfigSummary], console=None) -> None:
         vary = varying(dicts)
         if "protocol" not in vary:
             vary = ["protocol"] + vary
-        fixed = [f"{label(d)}={value_text(ss[0].dims.get(d))}" for d in all_dims(dicts) if d not in vary]
+        fixed = [f"{label(d)}={value_text(ss[0].dims.get(d))}" for d in all_dims(dicts)
+                 if d not in vary and d != CODE]
         codes = sorted({f"{s.dims['protocol']} {s.dims[CODE]}" for s in ss if s.dims.get(CODE)})
         caption = ("fixed: " + ", ".join(fixed) if fixed else "") + (("\ncode: " + "; ".join(codes)) if codes else "")
         t = Table(title=f"{exp}: mean [95% interval] over seeds, p99 over runs", caption=caption or None,

@@ -19,6 +19,7 @@ finishes it. Rows are committed as they come (see :mod:`paxsim.sweep.db`).
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -254,6 +255,7 @@ def _sweep(exp, db_path, tasks, t0, workers, client, progress, on_rows, log) -> 
 
 def _run_processes(name: str, todo: list, workers: int, take) -> None:
     batches = chunks(todo, workers)
+    gc.freeze()   # forked workers share the parent's objects: keep the collector from copying their pages
     ex = ProcessPoolExecutor(max_workers=workers)
     pending: set = set()
     it = iter(batches)
@@ -285,6 +287,7 @@ def _run_processes(name: str, todo: list, workers: int, take) -> None:
         raise
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
+        gc.unfreeze()
 
 
 class SweepAborted(RuntimeError):

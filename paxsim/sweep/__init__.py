@@ -8,6 +8,12 @@ store one row per run in SQLite, summarize and plot.
     for s in summarize(read_rows("results.sqlite", "demo")):
         print(s.config, s.stat("latency_mean"))
 
+Protocol parameters are grid dimensions too (``Experiment(..., params={"paxos":
+{"suspect": [8.0, 12.0]}})`` or ``param_grid={"q2": [2, 3]}``); rows are keyed by
+the protocol's code (:func:`protocol_code`), so rows of an edited protocol are
+replaced, never reported as current. :func:`paxsim.sweep.summary.paired` compares
+variants seed by seed. Bad input raises :class:`SweepError`.
+
 The command line: ``paxsim sweep`` and ``paxsim compare``.
 """
 

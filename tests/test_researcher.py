@@ -180,3 +180,11 @@ def test_fuzz_json_summary(tmp_path, capsys):
                  "--budget-examples", "2", "--out", str(tmp_path), "--json"]) == 0
     none = json.loads(capsys.readouterr().out)
     assert none["found"] is False and none["params"] == {"q1": 4, "q2": 2} and none["examples"] == 2
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_fuzz_quiet_silences_progress(tmp_path, capsys, quiet):
+    args = ["fuzz", "--protocol", "paxos", "--budget-examples", "2", "--out", str(tmp_path)]
+    assert main(args + (["--quiet"] if quiet else [])) == 0
+    err = capsys.readouterr().err
+    assert (err == "") if quiet else ("fuzz paxos:" in err)

@@ -64,6 +64,7 @@ def add_parser(sub) -> None:
     from ..overrides import add_param_option
 
     add_param_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true",
                    help="print one JSON summary object on stdout (found, outcome, counterexample file, runs, "
                         "seconds ...); the usual report goes to stderr")
@@ -186,13 +187,15 @@ def main(args) -> int:
     print(f"fuzzing {head} for {what} violations "
           f"(budget: {f'{args.budget_examples} examples' if args.budget_examples else f'{budget_seconds:g} s'}"
           f"{f', {args.workers} workers' if args.workers > 1 else ''})", flush=True)
-    reporter = Reporter(budget_seconds if args.budget_examples is None else args.budget_examples,
-                        args.budget_examples is None, args.protocol)
+    reporter = None if args.quiet else Reporter(budget_seconds if args.budget_examples is None
+                                                else args.budget_examples, args.budget_examples is None,
+                                                args.protocol)
     try:
         res = search(cfg, args.seed, budget_examples=args.budget_examples, budget_seconds=budget_seconds,
                      workers=args.workers, improve=args.improve, progress=reporter)
     finally:
-        reporter.close()
+        if reporter is not None:
+            reporter.close()
     if res.found is None:
         print(f"nothing found: {res.examples} examples, {res.runs} runs in {res.seconds:.1f} s "
               f"({res.runs_per_second:.0f} runs/s)")

@@ -81,18 +81,18 @@ def _g(x: float) -> str:
     return format(x, "g")
 
 
-_CODES: dict[str, str] = {}
+_CODES: dict[type, str] = {}   # per class object: a reloaded module gives a new class, a new digest
 
 
 def protocol_code(name: str) -> str:
     """The identity of protocol ``name``'s code: 12 hex digits of a SHA-256 over
     paxsim's version and the source of every module that defines the class or one
     of its bases (so an edit to the variant or to the Paxos it extends changes it)."""
-    code = _CODES.get(name)
+    cls = load_protocol(name)
+    code = _CODES.get(cls)
     if code is None:
         from .. import __version__
 
-        cls = load_protocol(name)
         h = hashlib.sha256(f"paxsim {__version__}\n".encode())
         seen = []
         for klass in cls.__mro__:
@@ -105,7 +105,7 @@ def protocol_code(name: str) -> str:
             except (OSError, TypeError):
                 text = f"{module.__name__} (no source)"
             h.update(f"{module.__name__}\n{text}\n".encode())
-        code = _CODES[name] = h.hexdigest()[:12]
+        code = _CODES[cls] = h.hexdigest()[:12]
     return code
 
 

@@ -178,7 +178,7 @@ def chunks(tasks: list, workers: int) -> list[list]:
 
 
 def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Optional[str] = None,
-              progress: Optional[bool] = None, on_rows: Optional[Callable[[list[dict]], None]] = None,
+              progress: Optional[bool | str] = None, on_rows: Optional[Callable[[list[dict]], None]] = None,
               log=None) -> SweepStats:
     """Run every (configuration, seed) of ``exp`` not yet in ``db_path``; store the rows.
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 from .driver import RunResult, run_scenario
+from .data import folder
 from .scenario import Scenario, load
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = folder("scenarios")  # shipped with paxsim: see paxsim/data
 _FIG = re.compile(r"^fig(\d+)(.*)$")
 
 

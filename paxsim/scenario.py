@@ -354,7 +354,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     description = v.string(data, "description", "description", required=True)
     proto_name = v.string(data, "protocol", "protocol", required=True)
     try:
-        proto = load_protocol(proto_name)
+        proto = load_protocol(proto_name, near=source)
     except UnknownProtocol as exc:
         raise v.err("protocol", str(exc)) from None
 

@@ -10,7 +10,6 @@ import tempfile
 from ..cli import UsageError
 from ..driver import RunResult, run_scenario
 from ..report import event_lines
-from ..scenario import load
 
 
 def add_parser(sub) -> None:
@@ -19,6 +18,12 @@ def add_parser(sub) -> None:
                                    "expected one. Exit 0 if every outcome matches, 1 if one does not, 2 on bad input.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML file(s)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--protocol", metavar="NAME",
+                   help="run with this protocol instead of the scenario's: a built-in name or module.path:ClassName "
+                        "(`paxsim protocols` lists them); the scenario's [params] carry over")
+    from ..overrides import add_param_option
+
+    add_param_option(p)
     p.add_argument("--trace", metavar="FILE", help="write the run's trace as JSON Lines (one scenario only)")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per scenario per line; its trace_digest is null unless --digest or "
@@ -92,7 +97,12 @@ def main(args) -> int:
         raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
     if args.trace and len(args.scenarios) != 1:
         raise UsageError("--trace: give exactly one scenario when writing a trace")
-    scenarios = [load(p) for p in args.scenarios]  # validate all before running any
+    from ..overrides import load_scenario, parse_params
+
+    params = parse_params(args.param)
+    loaded = [load_scenario(p, args.protocol, params) for p in args.scenarios]  # validate all before running any
+    scenarios = [sc for sc, _ in loaded]
+    overridden = {id(sc): o for sc, o in loaded}
     from . import draw
 
     if (draw.wanted(args) or args.html) and len(args.scenarios) != 1:
@@ -111,7 +121,7 @@ def main(args) -> int:
         if args.trace:
             write_atomic(args.trace, r.trace.write)  # the trace keeps the digest of what it wrote
         if args.json:
-            print(json.dumps(r.to_json(), sort_keys=True))
+            print(json.dumps({**r.to_json(), "overridden": overridden[id(sc)]}, sort_keys=True))
         else:
             print_result(r, args.events)
             if stream and args.stream is None:

@@ -10,12 +10,9 @@ the trace event that produced the record), so that a violation can point there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Protocol
 
 from .types import ProcessId, Request, State
-
-if TYPE_CHECKING:
-    from .streaming import StreamChecker
 
 
 # The three record types are immutable named tuples: a run makes one per request,
@@ -98,6 +95,18 @@ class FinalWorld:
         return best
 
 
+class RecordSink(Protocol):
+    """What a streaming history hands its records to (a checker that judges them as
+    they come, e.g. :class:`paxsim.checker.StreamChecker`): three sinks with an
+    ``append(record)`` method, and the verdict once the run is over."""
+
+    invocations: Any
+    replies: Any
+    executions: Any
+
+    def verdict(self, final: Optional["FinalWorld"]) -> Any: ...
+
+
 @dataclass(slots=True)
 class History:
     """The records of a run, in lists; or, for a *streaming* history, sinks that
@@ -109,10 +118,9 @@ class History:
     replies: list[Observed] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
     final: Optional[FinalWorld] = None
-    stream: Optional["StreamChecker"] = None
+    stream: Optional[RecordSink] = None
 
     @classmethod
-    def streaming(cls, checker: "StreamChecker") -> "History":
+    def streaming(cls, checker: RecordSink) -> "History":
         """A history whose records go straight to ``checker`` (none are kept)."""
-        sinks: Any = checker
-        return cls(sinks.invocations, sinks.replies, sinks.executions, stream=checker)
+        return cls(checker.invocations, checker.replies, checker.executions, stream=checker)

@@ -48,7 +48,7 @@ class Request:
 _MASK = (1 << 64) - 1
 
 
-def _chain(digest: int, key: int) -> int:
+def chain_digest(digest: int, key: int) -> int:
     """The digest of (sequence with digest ``digest``) + the request with ``key``.
 
     CPython's tuple hash (an xxHash-style mix) of two ints: order-sensitive, cheap,
@@ -85,7 +85,7 @@ class State:
 
     def then(self, request: Request) -> "State":
         """The state after executing ``request`` in this state."""
-        return State(self.length + 1, _chain(self.digest, request.key), request, self)
+        return State(self.length + 1, chain_digest(self.digest, request.key), request, self)
 
     def requests(self) -> list[Request]:
         """The executed requests, oldest first (walks the chain: O(length))."""

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import paxsim.streaming as streaming
+import paxsim.checker.stream as streaming
 from paxsim.checker import Verdict, check
 from paxsim.cli import main
 from paxsim.driver import run_scenario
@@ -33,7 +33,7 @@ from paxsim.history import Execution, FinalWorld, History, Invocation, Observed
 from paxsim.protocols import BUILTIN, load_protocol
 from paxsim.scenario import from_dict, load
 from paxsim.schedules import random_scenario
-from paxsim.streaming import StreamChecker
+from paxsim.checker import StreamChecker
 from paxsim.types import EMPTY, Request, State
 from tests import test_checker as tc
 

@@ -29,7 +29,7 @@ class World:
         self.env = env = simpy.Environment()
         self.trace: Optional[T.Trace] = T.Trace() if record_trace else None
         if stream:  # judge records as they come and keep none (paxsim.streaming)
-            from ..streaming import StreamChecker
+            from ..checker.stream import StreamChecker
 
             self.history = History.streaming(StreamChecker())
         else:

@@ -38,165 +38,31 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left
-from dataclasses import dataclass
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, eq, itemgetter, le, not_
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Optional
 
-from .history import Execution, FinalWorld, History, Invocation, Observed
-from .types import Request, State
-
-SAFETY_INVARIANTS: tuple[str, ...] = (
-    "prefix_chain",
-    "reply_contains_request",
-    "no_duplicate",
-    "only_sent_requests",
-    "client_order",
-    "real_time",
-    "replica_agreement",
+from ..history import Execution, History, Invocation, Observed
+from ..types import Request, State
+from .core import (
+    Reports,
+    Verdict,
+    agreement_violation,
+    dup_violation,
+    exec_key,
+    fork_violation,
+    invented_execution_violation,
+    invented_violation,
+    judge_liveness,
+    missing_violation,
+    never_sent,
+    order_violation,
+    real_time_violation,
+    reply_key,
+    inv_key,
 )
-LIVENESS_INVARIANTS: tuple[str, ...] = ("liveness", "replica_progress")
-INVARIANTS: tuple[str, ...] = SAFETY_INVARIANTS + LIVENESS_INVARIANTS
 
 _INF = float("inf")
-
-
-# ------------------------------------------------------------------ results ---
-
-def _label(state: State, limit: int = 12) -> str:
-    """``state.label()``, without walking the whole chain of a long state."""
-    if state.length > limit:
-        ids: list[str] = []
-        node: Optional[State] = state
-        while len(ids) < 3 and node is not None and node.request is not None:
-            ids.append(node.request.id)
-            node = node.parent
-        ids.reverse()
-        return f"s^(…{state.length - 3} more,{','.join(ids)})"
-    return state.label(limit)
-
-
-def _describe(o: Observed) -> str:
-    """``Observed.describe()``, with the cheap label."""
-    return (
-        f"{o.client} saw <{_label(o.state)}> for {o.request.id}"
-        f" from {o.server} at t={o.time:g}"
-    )
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken invariant, with the records that show it."""
-
-    invariant: str
-    detail: str
-    replies: tuple[Observed, ...] = ()
-    positions: tuple[int, ...] = ()
-    latent: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "invariant": self.invariant,
-            "detail": self.detail,
-            "latent": self.latent,
-            "positions": list(self.positions),
-            "replies": [
-                {
-                    "client": o.client,
-                    "request": o.request.id,
-                    "state": _label(o.state),
-                    "server": o.server,
-                    "time": o.time,
-                    "pos": o.pos,
-                }
-                for o in self.replies
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of a run and the violations that justify it.
-
-    ``violations`` holds at most ``max_reports_per_invariant`` reports per
-    invariant, in the order of :data:`INVARIANTS`; ``omitted`` counts, per
-    invariant, the violations found but not reported. ``unjudged`` counts the
-    replies the streaming checker could not judge (truncated states beyond what
-    it knew, see :mod:`paxsim.streaming`): they were neither accepted nor blamed.
-    """
-
-    outcome: str  # "SAFE" | "UNSAFE" | "STUCK"
-    violations: tuple[Violation, ...] = ()
-    omitted: tuple[tuple[str, int], ...] = ()
-    unjudged: int = 0
-
-    @property
-    def safety_violations(self) -> tuple[Violation, ...]:
-        return tuple(v for v in self.violations if v.invariant in SAFETY_INVARIANTS)
-
-    @property
-    def liveness_violations(self) -> tuple[Violation, ...]:
-        return tuple(v for v in self.violations if v.invariant in LIVENESS_INVARIANTS)
-
-    def to_json(self) -> dict[str, Any]:
-        out = {
-            "outcome": self.outcome,
-            "violations": [v.to_json() for v in self.violations],
-            "omitted": {name: n for name, n in self.omitted},
-        }
-        if self.unjudged:
-            out["unjudged"] = self.unjudged
-        return out
-
-
-class _Reports:
-    """Candidate violations per invariant: sorted by a key, formatted only if reported."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = max(0, cap)
-        self.found: dict[str, list[tuple[tuple, int, Callable[[], Violation]]]] = {
-            name: [] for name in INVARIANTS
-        }
-        self.seq = 0
-
-    def add(self, invariant: str, key: tuple, make: Callable[[], Violation]) -> None:
-        self.seq += 1
-        self.found[invariant].append((key, self.seq, make))
-
-    def verdict(self) -> Verdict:
-        violations: list[Violation] = []
-        omitted: list[tuple[str, int]] = []
-        unsafe = stuck = False
-        for name in INVARIANTS:
-            found = self.found[name]
-            if not found:
-                continue
-            if name in SAFETY_INVARIANTS:
-                unsafe = True
-            else:
-                stuck = True
-            found.sort(key=lambda c: (c[0], c[1]))
-            for _key, _seq, make in found[: self.cap]:
-                violations.append(make())
-            if len(found) > self.cap:
-                omitted.append((name, len(found) - self.cap))
-        outcome = "UNSAFE" if unsafe else "STUCK" if stuck else "SAFE"
-        return Verdict(outcome, tuple(violations), tuple(omitted))
-
-
-# -------------------------------------------------------------- sort keys ---
-
-def _reply_key(o: Observed) -> tuple:
-    return (o.time, o.pos, o.client, o.request.id, o.server, o.state.length, o.state.digest)
-
-
-def _inv_key(i: Invocation) -> tuple:
-    return (i.time, i.pos, i.client, i.request.id, i.request.client)
-
-
-def _exec_key(e: Execution) -> tuple:
-    return (e.time, e.pos, e.replica, e.request.id, e.state.length, e.state.digest)
-
 
 # Field getters, applied with map() so that the common all-good case of a long
 # history runs mostly in C.
@@ -232,16 +98,16 @@ def check(history: History, *, max_reports_per_invariant: int = 5) -> Verdict:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _Checker(history, max(0, max_reports_per_invariant)).run()
+        return BatchChecker(history, max(0, max_reports_per_invariant)).run()
     finally:
         if collecting:
             gc.enable()
 
 
-class _Checker:
+class BatchChecker:
     def __init__(self, history: History, cap: int) -> None:
         self.history = history
-        self.reports = _Reports(cap)
+        self.reports = Reports(cap)
         invocations = history.invocations
         ids = list(map(_RID, invocations))
         self.invoked: set[str] = set(ids)  # ids of the requests some client invoked
@@ -324,15 +190,15 @@ class _Checker:
                 q = first_pos[rid]
                 if q != p:
                     reports.add("no_duplicate", (0, p, rid),
-                                lambda rid=rid, q=q, p=p: _dup_violation(witness(p), rid, q, p))
+                                lambda rid=rid, q=q, p=p: dup_violation(witness(p), rid, q, p))
         if not self.invoked.issuperset(chain_ids):
             for p, nd in enumerate(nodes, 1):
                 r = nd.request
                 if first_pos[r.id] == p and not self.sent(r):
                     self.invented.add(r.id)
                     reports.add("only_sent_requests", (0, p, r.id),
-                                lambda r=r, p=p: _invented_violation(
-                                    witness(p), r, p, _never_sent(r)))
+                                lambda r=r, p=p: invented_violation(
+                                    witness(p), r, p, never_sent(r)))
 
         # client_order: along each client's invocations, chain positions increase.
         clients = list(map(_CLIENT, self.firsts))
@@ -342,7 +208,7 @@ class _Checker:
                 q = last[c]
                 if p < q:  # invoked after the request at q, but executed before it
                     reports.add("client_order", (q, p),
-                                lambda p=p, q=q: _order_violation(
+                                lambda p=p, q=q: order_violation(
                                     witness(q), self.first_inv()[chain_ids[q - 1]], q,
                                     self.first_inv()[chain_ids[p - 1]], p))
                 else:
@@ -354,8 +220,8 @@ class _Checker:
             for i, o in enumerate(replies):
                 if on[i] and not 0 < rpos[i] <= lens[i] and (rids[i], lens[i]) not in checked:
                     checked.add((rids[i], lens[i]))
-                    reports.add("reply_contains_request", _reply_key(o),
-                                lambda o=o: _missing_violation(o))
+                    reports.add("reply_contains_request", reply_key(o),
+                                lambda o=o: missing_violation(o))
 
         if not all(on):
             self.check_off_chain([replies[i] for i in compress(range(len(replies)),
@@ -376,8 +242,8 @@ class _Checker:
             if 0 < pb < best[j]:
                 pa = best[j]
                 a = replies[rpos.index(pa, 0, j)]
-                reports.add("real_time", _inv_key(inv),
-                            lambda inv=inv, a=a, pa=pa, pb=pb: _real_time_violation(
+                reports.add("real_time", inv_key(inv),
+                            lambda inv=inv, a=a, pa=pa, pb=pb: real_time_violation(
                                 a, pa, inv, pb, witness(pa)))
 
     def check_off_chain(self, off: list[Observed], n: int, digest_at: list[int],
@@ -437,9 +303,9 @@ class _Checker:
             partner = witness(fork_of[s] + 1)
             o = seen[0]
             key = (max(s.length, partner.state.length), s.length + partner.state.length,
-                   _reply_key(min(o, partner, key=_reply_key)))
+                   reply_key(min(o, partner, key=reply_key)))
             reports.add("prefix_chain", key,
-                        lambda o=o, partner=partner: _fork_violation(o, partner))
+                        lambda o=o, partner=partner: fork_violation(o, partner))
 
         # Contents: one depth-first walk over the forest, keeping the requests on
         # the current path (request id -> its first length on the path).
@@ -482,8 +348,8 @@ class _Checker:
                     if m in on_path or first_pos.get(m, _INF) <= k or (m, nd) in checked:
                         continue
                     checked.add((m, nd))
-                    reports.add("reply_contains_request", _reply_key(o),
-                                lambda o=o: _missing_violation(o))
+                    reports.add("reply_contains_request", reply_key(o),
+                                lambda o=o: missing_violation(o))
             stack.append((nd, True))
             for c in reversed(children[nd]):
                 stack.append((c, False))
@@ -491,12 +357,12 @@ class _Checker:
     def report_pending(self, what: str, args: tuple, o: Observed) -> None:
         if what == "dup":
             rid, q, p = args
-            self.reports.add("no_duplicate", (1,) + _reply_key(o) + (p,),
-                             lambda: _dup_violation(o, rid, q, p))
+            self.reports.add("no_duplicate", (1,) + reply_key(o) + (p,),
+                             lambda: dup_violation(o, rid, q, p))
         else:
             r, p = args
-            self.reports.add("only_sent_requests", (1,) + _reply_key(o) + (p,),
-                             lambda: _invented_violation(o, r, p, _never_sent(r)))
+            self.reports.add("only_sent_requests", (1,) + reply_key(o) + (p,),
+                             lambda: invented_violation(o, r, p, never_sent(r)))
 
     # -- safety among replicas
 
@@ -510,8 +376,8 @@ class _Checker:
                 rid = e.request.id
                 if not self.sent(e.request) and rid not in self.invented:
                     self.invented.add(rid)
-                    reports.add("only_sent_requests", (2,) + _exec_key(e),
-                                lambda e=e: _invented_execution_violation(e))
+                    reports.add("only_sent_requests", (2,) + exec_key(e),
+                                lambda e=e: invented_execution_violation(e))
         at = list(map(_EXEC_AT, execs))
         if len(set(at)) == len(set(map(itemgetter(0), at))):
             return  # one (request, state) per position
@@ -528,8 +394,8 @@ class _Checker:
             if pair in pairs:
                 continue  # one report per pair: later positions differ as a consequence
             pairs.add(pair)
-            reports.add("replica_agreement", _exec_key(e),
-                        lambda f=f, e=e: _agreement_violation(f, e))
+            reports.add("replica_agreement", exec_key(e),
+                        lambda f=f, e=e: agreement_violation(f, e))
 
     # -- liveness
 
@@ -542,48 +408,6 @@ class _Checker:
         last = dict(zip(map(_REPLICA, self.execs), self.execs)) if final.catch_up else {}
         judge_liveness(final, unanswered, last, self.reports.add)
 
-
-def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Mapping[str, Execution],
-                   add: Callable[[str, tuple, Callable[[], Violation]], None]) -> None:
-    """Liveness at the end of a settled run, for the batch and the streaming checker.
-
-    ``unanswered``: the invocations no reply answered; ``last``: each replica's last
-    execution (read only when ``final.catch_up``); ``add(invariant, key, make)``
-    collects the candidate reports.
-    """
-    reach: dict[str, list[str]] = {}
-    for inv in unanswered:
-        c = inv.client
-        servers = reach.get(c)
-        if servers is None:
-            servers = reach[c] = final.reachable_servers(c)
-        if len(servers) >= final.quorum:
-            add("liveness", _inv_key(inv),
-                lambda inv=inv, servers=servers: _liveness_violation(inv, servers, final))
-
-    if not final.catch_up:
-        return
-    up = [s for s in final.servers if s in final.up]
-
-    def done(s: str) -> int:
-        e = last.get(s)
-        return 0 if e is None else e.state.length
-
-    for r in up:
-        ahead: Optional[str] = None
-        for s in up:
-            if s != r and done(s) > done(r) and final.connected(r, s):
-                if ahead is None or done(s) > done(ahead):
-                    ahead = s
-        if ahead is None:
-            continue
-        pos = tuple(last[x].pos for x in (r, ahead) if x in last)
-        add("replica_progress", (final.servers.index(r),),
-            lambda r=r, ahead=ahead, pos=pos: Violation(
-                "replica_progress",
-                f"{r} is up and connected to {ahead} but executed {done(r)}"
-                f" requests while {ahead} executed {done(ahead)}",
-                (), pos))
 
 
 def _chain(top: State, history: Optional[History] = None) -> list[State]:
@@ -635,88 +459,3 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     return nodes
 
 
-def _never_sent(r: Request) -> str:
-    return f"no client ever invoked {r.id}"
-
-
-def _invented_execution_violation(e: Execution) -> Violation:
-    return Violation(
-        "only_sent_requests",
-        f"{e.replica} executed {e.request.id} as request {e.state.length} at t={e.time:g},"
-        f" but {_never_sent(e.request)}",
-        (), (e.pos,), latent=True)
-
-
-def _fork_violation(a: Observed, b: Observed) -> Violation:
-    if _reply_key(b) < _reply_key(a):
-        a, b = b, a
-    return Violation(
-        "prefix_chain",
-        f"{_describe(a)} but {_describe(b)}: neither state is a prefix of the other",
-        (a, b), (a.pos, b.pos))
-
-
-def _missing_violation(o: Observed) -> Violation:
-    return Violation(
-        "reply_contains_request",
-        f"{_describe(o)}, but that state does not contain {o.request.id}",
-        (o,), (o.pos,))
-
-
-def _dup_violation(o: Observed, rid: str, q: int, p: int) -> Violation:
-    return Violation(
-        "no_duplicate",
-        f"{_describe(o)}, in which {rid} was executed twice: as request {q} and as request {p}",
-        (o,), (o.pos,))
-
-
-def _invented_violation(o: Observed, r: Request, p: int, why: str) -> Violation:
-    return Violation(
-        "only_sent_requests",
-        f"{_describe(o)}, whose request {p} is {r.id}, but {why}",
-        (o,), (o.pos,))
-
-
-def _order_violation(o: Observed, inv: Invocation, p: int, later: Invocation, q: int) -> Violation:
-    return Violation(
-        "client_order",
-        f"{inv.client} invoked {inv.request.id} (t={inv.time:g}) before {later.request.id}"
-        f" (t={later.time:g}), but {_describe(o)}, which executed {later.request.id}"
-        f" as request {q} and {inv.request.id} as request {p}",
-        (o,), (inv.pos, later.pos, o.pos))
-
-
-def _real_time_violation(a: Observed, pa: int, inv: Invocation, pb: int, o: Observed) -> Violation:
-    return Violation(
-        "real_time",
-        f"{a.request.id} was answered before {inv.client} invoked {inv.request.id} at"
-        f" t={inv.time:g} ({_describe(a)}), but {_describe(o)}, which executed"
-        f" {inv.request.id} as request {pb} before {a.request.id} as request {pa}",
-        (a, o) if o is not a else (a,),
-        (a.pos, inv.pos, o.pos))
-
-
-def _agreement_violation(f: Execution, e: Execution) -> Violation:
-    p = e.state.length
-    other = "later executed" if f.replica == e.replica else "executed"
-    if f.request.id != e.request.id:
-        detail = (f"{f.replica} executed {f.request.id} as request {p} at t={f.time:g},"
-                  f" but {e.replica} {other} {e.request.id} as request {p} at t={e.time:g}")
-    elif f.replica == e.replica:
-        detail = (f"{f.replica} executed {e.request.id} as request {p} twice, in different"
-                  f" states: <{_label(f.state)}> at t={f.time:g} and <{_label(e.state)}>"
-                  f" at t={e.time:g}")
-    else:
-        detail = (f"{f.replica} and {e.replica} both executed {e.request.id} as request {p},"
-                  f" but in different states: <{_label(f.state)}> at t={f.time:g}"
-                  f" against <{_label(e.state)}> at t={e.time:g}")
-    return Violation("replica_agreement", detail, (), (f.pos, e.pos), latent=True)
-
-
-def _liveness_violation(inv: Invocation, servers: list[str], final: Any) -> Violation:
-    return Violation(
-        "liveness",
-        f"{inv.request.id}, invoked by {inv.client} at t={inv.time:g}, never got a reply,"
-        f" although {', '.join(servers)} {'was' if len(servers) == 1 else 'were'} up and"
-        f" reachable from {inv.client} at the end (t={final.end_time:g}; quorum {final.quorum})",
-        (), (inv.pos,))

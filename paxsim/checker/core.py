@@ -1,0 +1,305 @@
+"""The judgements shared by the batch and the streaming checker.
+
+One core: the invariants' names, the results (:class:`Violation`,
+:class:`Verdict`), the candidate reports (:class:`Reports`), the wording of every
+violation, exact state identity (:class:`SameChain`) and the liveness rule
+(:func:`judge_liveness`). The drivers (:mod:`.batch`, :mod:`.stream`) decide
+*when* a judgement is made (all records at once, or one record at a time); what a
+violation is and how it reads is decided here, once. An incremental checker (the
+exhaustive explorer) can call these judgements on a growing history too.
+"""
+
+from __future__ import annotations
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from ..history import Execution, FinalWorld, Invocation, Observed
+from ..types import Request, State
+
+SAFETY_INVARIANTS: tuple[str, ...] = (
+    "prefix_chain",
+    "reply_contains_request",
+    "no_duplicate",
+    "only_sent_requests",
+    "client_order",
+    "real_time",
+    "replica_agreement",
+)
+LIVENESS_INVARIANTS: tuple[str, ...] = ("liveness", "replica_progress")
+INVARIANTS: tuple[str, ...] = SAFETY_INVARIANTS + LIVENESS_INVARIANTS
+
+_INF = float("inf")
+
+
+# ------------------------------------------------------------------ results ---
+
+def label(state: State, limit: int = 12) -> str:
+    """``state.label()``, without walking the whole chain of a long state."""
+    if state.length > limit:
+        ids: list[str] = []
+        node: Optional[State] = state
+        while len(ids) < 3 and node is not None and node.request is not None:
+            ids.append(node.request.id)
+            node = node.parent
+        ids.reverse()
+        return f"s^(…{state.length - 3} more,{','.join(ids)})"
+    return state.label(limit)
+
+
+def describe(o: Observed) -> str:
+    """``Observed.describe()``, with the cheap label."""
+    return (
+        f"{o.client} saw <{label(o.state)}> for {o.request.id}"
+        f" from {o.server} at t={o.time:g}"
+    )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant, with the records that show it."""
+
+    invariant: str
+    detail: str
+    replies: tuple[Observed, ...] = ()
+    positions: tuple[int, ...] = ()
+    latent: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "invariant": self.invariant,
+            "detail": self.detail,
+            "latent": self.latent,
+            "positions": list(self.positions),
+            "replies": [
+                {
+                    "client": o.client,
+                    "request": o.request.id,
+                    "state": label(o.state),
+                    "server": o.server,
+                    "time": o.time,
+                    "pos": o.pos,
+                }
+                for o in self.replies
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a run and the violations that justify it.
+
+    ``violations`` holds at most ``max_reports_per_invariant`` reports per
+    invariant, in the order of :data:`INVARIANTS`; ``omitted`` counts, per
+    invariant, the violations found but not reported. ``unjudged`` counts the
+    replies the streaming checker could not judge (truncated states beyond what
+    it knew, see :mod:`paxsim.streaming`): they were neither accepted nor blamed.
+    """
+
+    outcome: str  # "SAFE" | "UNSAFE" | "STUCK"
+    violations: tuple[Violation, ...] = ()
+    omitted: tuple[tuple[str, int], ...] = ()
+    unjudged: int = 0
+
+    @property
+    def safety_violations(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.invariant in SAFETY_INVARIANTS)
+
+    @property
+    def liveness_violations(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.invariant in LIVENESS_INVARIANTS)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "outcome": self.outcome,
+            "violations": [v.to_json() for v in self.violations],
+            "omitted": {name: n for name, n in self.omitted},
+        }
+        if self.unjudged:
+            out["unjudged"] = self.unjudged
+        return out
+
+
+class Reports:
+    """Candidate violations per invariant: sorted by a key, formatted only if reported."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = max(0, cap)
+        self.found: dict[str, list[tuple[tuple, int, Callable[[], Violation]]]] = {
+            name: [] for name in INVARIANTS
+        }
+        self.seq = 0
+
+    def add(self, invariant: str, key: tuple, make: Callable[[], Violation]) -> None:
+        self.seq += 1
+        self.found[invariant].append((key, self.seq, make))
+
+    def verdict(self) -> Verdict:
+        violations: list[Violation] = []
+        omitted: list[tuple[str, int]] = []
+        unsafe = stuck = False
+        for name in INVARIANTS:
+            found = self.found[name]
+            if not found:
+                continue
+            if name in SAFETY_INVARIANTS:
+                unsafe = True
+            else:
+                stuck = True
+            found.sort(key=lambda c: (c[0], c[1]))
+            for _key, _seq, make in found[: self.cap]:
+                violations.append(make())
+            if len(found) > self.cap:
+                omitted.append((name, len(found) - self.cap))
+        outcome = "UNSAFE" if unsafe else "STUCK" if stuck else "SAFE"
+        return Verdict(outcome, tuple(violations), tuple(omitted))
+
+
+# -------------------------------------------------------------- sort keys ---
+
+def reply_key(o: Observed) -> tuple:
+    return (o.time, o.pos, o.client, o.request.id, o.server, o.state.length, o.state.digest)
+
+
+def inv_key(i: Invocation) -> tuple:
+    return (i.time, i.pos, i.client, i.request.id, i.request.client)
+
+
+def exec_key(e: Execution) -> tuple:
+    return (e.time, e.pos, e.replica, e.request.id, e.state.length, e.state.digest)
+
+
+
+def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Mapping[str, Execution],
+                   add: Callable[[str, tuple, Callable[[], Violation]], None]) -> None:
+    """Liveness at the end of a settled run, for the batch and the streaming checker.
+
+    ``unanswered``: the invocations no reply answered; ``last``: each replica's last
+    execution (read only when ``final.catch_up``); ``add(invariant, key, make)``
+    collects the candidate reports.
+    """
+    reach: dict[str, list[str]] = {}
+    for inv in unanswered:
+        c = inv.client
+        servers = reach.get(c)
+        if servers is None:
+            servers = reach[c] = final.reachable_servers(c)
+        if len(servers) >= final.quorum:
+            add("liveness", inv_key(inv),
+                lambda inv=inv, servers=servers: liveness_violation(inv, servers, final))
+
+    if not final.catch_up:
+        return
+    up = [s for s in final.servers if s in final.up]
+
+    def done(s: str) -> int:
+        e = last.get(s)
+        return 0 if e is None else e.state.length
+
+    for r in up:
+        ahead: Optional[str] = None
+        for s in up:
+            if s != r and done(s) > done(r) and final.connected(r, s):
+                if ahead is None or done(s) > done(ahead):
+                    ahead = s
+        if ahead is None:
+            continue
+        pos = tuple(last[x].pos for x in (r, ahead) if x in last)
+        add("replica_progress", (final.servers.index(r),),
+            lambda r=r, ahead=ahead, pos=pos: Violation(
+                "replica_progress",
+                f"{r} is up and connected to {ahead} but executed {done(r)}"
+                f" requests while {ahead} executed {done(ahead)}",
+                (), pos))
+
+
+
+def never_sent(r: Request) -> str:
+    return f"no client ever invoked {r.id}"
+
+
+def invented_execution_violation(e: Execution) -> Violation:
+    return Violation(
+        "only_sent_requests",
+        f"{e.replica} executed {e.request.id} as request {e.state.length} at t={e.time:g},"
+        f" but {never_sent(e.request)}",
+        (), (e.pos,), latent=True)
+
+
+def fork_violation(a: Observed, b: Observed) -> Violation:
+    if reply_key(b) < reply_key(a):
+        a, b = b, a
+    return Violation(
+        "prefix_chain",
+        f"{describe(a)} but {describe(b)}: neither state is a prefix of the other",
+        (a, b), (a.pos, b.pos))
+
+
+def missing_violation(o: Observed) -> Violation:
+    return Violation(
+        "reply_contains_request",
+        f"{describe(o)}, but that state does not contain {o.request.id}",
+        (o,), (o.pos,))
+
+
+def dup_violation(o: Observed, rid: str, q: int, p: int) -> Violation:
+    return Violation(
+        "no_duplicate",
+        f"{describe(o)}, in which {rid} was executed twice: as request {q} and as request {p}",
+        (o,), (o.pos,))
+
+
+def invented_violation(o: Observed, r: Request, p: int, why: str) -> Violation:
+    return Violation(
+        "only_sent_requests",
+        f"{describe(o)}, whose request {p} is {r.id}, but {why}",
+        (o,), (o.pos,))
+
+
+def order_violation(o: Observed, inv: Invocation, p: int, later: Invocation, q: int) -> Violation:
+    return Violation(
+        "client_order",
+        f"{inv.client} invoked {inv.request.id} (t={inv.time:g}) before {later.request.id}"
+        f" (t={later.time:g}), but {describe(o)}, which executed {later.request.id}"
+        f" as request {q} and {inv.request.id} as request {p}",
+        (o,), (inv.pos, later.pos, o.pos))
+
+
+def real_time_violation(a: Observed, pa: int, inv: Invocation, pb: int, o: Observed) -> Violation:
+    return Violation(
+        "real_time",
+        f"{a.request.id} was answered before {inv.client} invoked {inv.request.id} at"
+        f" t={inv.time:g} ({describe(a)}), but {describe(o)}, which executed"
+        f" {inv.request.id} as request {pb} before {a.request.id} as request {pa}",
+        (a, o) if o is not a else (a,),
+        (a.pos, inv.pos, o.pos))
+
+
+def agreement_violation(f: Execution, e: Execution) -> Violation:
+    p = e.state.length
+    other = "later executed" if f.replica == e.replica else "executed"
+    if f.request.id != e.request.id:
+        detail = (f"{f.replica} executed {f.request.id} as request {p} at t={f.time:g},"
+                  f" but {e.replica} {other} {e.request.id} as request {p} at t={e.time:g}")
+    elif f.replica == e.replica:
+        detail = (f"{f.replica} executed {e.request.id} as request {p} twice, in different"
+                  f" states: <{label(f.state)}> at t={f.time:g} and <{label(e.state)}>"
+                  f" at t={e.time:g}")
+    else:
+        detail = (f"{f.replica} and {e.replica} both executed {e.request.id} as request {p},"
+                  f" but in different states: <{label(f.state)}> at t={f.time:g}"
+                  f" against <{label(e.state)}> at t={e.time:g}")
+    return Violation("replica_agreement", detail, (), (f.pos, e.pos), latent=True)
+
+
+def liveness_violation(inv: Invocation, servers: list[str], final: Any) -> Violation:
+    return Violation(
+        "liveness",
+        f"{inv.request.id}, invoked by {inv.client} at t={inv.time:g}, never got a reply,"
+        f" although {', '.join(servers)} {'was' if len(servers) == 1 else 'were'} up and"
+        f" reachable from {inv.client} at the end (t={final.end_time:g}; quorum {final.quorum})",
+        (), (inv.pos,))
+

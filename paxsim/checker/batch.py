@@ -37,20 +37,23 @@ output is deterministic.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, repeat
-from operator import attrgetter, eq, itemgetter, le, not_
+from operator import attrgetter, eq, gt, is_, le, not_
 from typing import Any, Callable, Optional
 
 from ..history import Execution, History, Invocation, Observed
 from ..types import Request, State
 from .core import (
+    OnChain,
     Reports,
+    SameStates,
     Verdict,
     agreement_violation,
     dup_violation,
     exec_key,
     fork_violation,
+    future_request_violation,
     invented_execution_violation,
     invented_violation,
     judge_liveness,
@@ -63,6 +66,7 @@ from .core import (
 )
 
 _INF = float("inf")
+_NEVER = (-_INF, -1)  # the (time, pos) of no invocation
 
 # Field getters, applied with map() so that the common all-good case of a long
 # history runs mostly in C.
@@ -129,6 +133,10 @@ class BatchChecker:
         self.invented: set[str] = set()  # request ids reported by only_sent_requests
         self.answered: set[str] = set()  # ids of the requests some reply answered
         self.first_pos: dict[str, int] = {}  # request id -> first position on the main chain
+        self.on_chain = OnChain([], [0])
+        self.inv_at: dict[str, tuple] = {}  # request id -> (time, pos) of its first invocation
+        self.chain_pm: list[tuple] = [_NEVER]  # the latest invocation among the chain's first L requests
+        self.future_seen: set[str] = set()  # requests reported as held by a reply before their invocation
         self._first_inv: Optional[dict[str, Invocation]] = None
 
     def run(self) -> Verdict:
@@ -164,10 +172,24 @@ class BatchChecker:
         chain_ids = list(map(_RID, nodes))
         first_pos: dict[str, int] = dict(zip(reversed(chain_ids), range(n, 0, -1)))
         self.first_pos = first_pos
+        # pm[L]: the latest invocation (time, pos) among the chain's first L requests
+        inv_at = dict(zip(map(_RID, self.firsts), map(_TIME_POS, self.firsts)))
+        self.inv_at = inv_at
+        self.chain_pm = pm = list(accumulate(map(inv_at.get, chain_ids, repeat(_NEVER)), max,
+                                             initial=_NEVER))
 
         # Classify replies: on the main chain, or not.
         lens = list(map(_SLEN, replies))
         on = list(map(eq, map(digest_at.__getitem__, lens), map(_SDIGEST, replies)))
+        # ... exactly: a digest that matches is confirmed request by request, unless
+        # the reply's state is the chain's own node (the common case, tested in C)
+        self.on_chain = on_chain = OnChain(nodes, digest_at)
+        nodes_at: list[Optional[State]] = [None]
+        nodes_at += nodes
+        same = map(is_, map(nodes_at.__getitem__, lens), map(_STATE, replies))
+        for i in compress(range(len(replies)), list(map(gt, on, same))):
+            if lens[i] and not on_chain(replies[i].state):
+                on[i] = False
         rids = list(map(_RID, replies))
         rpos = list(map(first_pos.get, rids, repeat(0)))  # 0: not on the main chain
         self.answered = set(rids)
@@ -228,23 +250,38 @@ class BatchChecker:
                                                                map(not_, on))],
                                  n, digest_at, witness)
 
+        # real_time, the other way round: no reply on the chain holds a request
+        # invoked after the reply arrived (requests never invoked are only_sent_requests).
+        rkeys = list(map(_TIME_POS, replies))
+        nr = len(rkeys)
+        for i in compress(range(nr), list(map(gt, map(pm.__getitem__, lens), rkeys))):
+            if on[i]:
+                p = bisect_right(pm, rkeys[i])  # the first position invoked after the reply
+                self.future(replies[i], chain_ids[p - 1])
+
         # real_time: sweep invocations and replies in (time, pos) order; best[j] is
         # the latest chain position among the requests of the first j replies. A
         # reply at the same (time, pos) as an invocation does not precede it.
         best = list(accumulate(rpos, max, initial=0))
-        rkeys = list(map(_TIME_POS, replies))
-        nr = len(rkeys)
         j = 0
         for inv, k, pb in zip(self.invs, map(_TIME_POS, self.invs),
                               map(first_pos.get, map(_RID, self.invs), repeat(0))):
             while j < nr and rkeys[j] < k:
                 j += 1
-            if 0 < pb < best[j]:
+            if 0 < pb < best[j] and inv.request.id not in self.future_seen:
                 pa = best[j]
                 a = replies[rpos.index(pa, 0, j)]
                 reports.add("real_time", inv_key(inv),
                             lambda inv=inv, a=a, pa=pa, pb=pb: real_time_violation(
                                 a, pa, inv, pb, witness(pa)))
+
+    def future(self, o: Observed, rid: str) -> None:
+        """Report that ``o``'s state holds ``rid``, invoked after ``o`` arrived (once per request)."""
+        if rid in self.future_seen:
+            return
+        self.future_seen.add(rid)
+        inv = self.first_inv()[rid]
+        self.reports.add("real_time", inv_key(inv), lambda: future_request_violation(o, inv))
 
     def check_off_chain(self, off: list[Observed], n: int, digest_at: list[int],
                         witness: Callable[[int], Observed]) -> None:
@@ -272,7 +309,7 @@ class BatchChecker:
                     k = 0
                     break
                 ln = node.length
-                if ln <= n and digest_at[ln] == node.digest:
+                if ln <= n and digest_at[ln] == node.digest and self.on_chain(node):
                     k = ln
                     break
                 known = fork_of.get(node)
@@ -312,6 +349,9 @@ class BatchChecker:
         on_path: dict[str, int] = {}
         pending: list[tuple[str, tuple]] = []  # found on the path, awaiting a reply to name
         checked: set[tuple[str, State]] = set()
+        inv_at = self.inv_at
+        pm = self.chain_pm
+        latest: dict[int, tuple] = {}  # id(node) -> the latest invocation among its requests
         stack: list[tuple[State, bool]] = [(r, False) for r in reversed(roots)]
         while stack:
             nd, leaving = stack.pop()
@@ -336,8 +376,14 @@ class BatchChecker:
                 if not self.sent(r) and rid not in self.invented:
                     self.invented.add(rid)
                     pending.append(("inv", (r, nd.length)))
+            below = latest.get(id(nd.parent)) if nd.parent is not None else None
+            mine = inv_at.get(rid, _NEVER)
+            latest[id(nd)] = top = max(pm[k] if below is None else below, mine)
             seen = off_chain.get(nd)
             if seen:
+                for o in seen:
+                    if top > (o.time, o.pos):
+                        self.future(o, self.held_after(o))
                 # Every node lies below some reply's state: the first one met names
                 # what was found on its path.
                 for what, args in pending:
@@ -353,6 +399,19 @@ class BatchChecker:
             stack.append((nd, True))
             for c in reversed(children[nd]):
                 stack.append((c, False))
+
+    def held_after(self, o: Observed) -> str:
+        """A request of ``o``'s state (off the main chain) invoked after ``o`` arrived."""
+        key = (o.time, o.pos)
+        node: Optional[State] = o.state
+        chain_ids = self.on_chain.nodes
+        while node is not None and node.request is not None:
+            if self.on_chain(node):  # the rest is on the main chain
+                return chain_ids[bisect_right(self.chain_pm, key) - 1].request.id
+            if self.inv_at.get(node.request.id, _NEVER) > key:
+                return node.request.id
+            node = node.parent
+        raise AssertionError("no request invoked after the reply")  # pragma: no cover
 
     def report_pending(self, what: str, args: tuple, o: Observed) -> None:
         if what == "dup":
@@ -379,8 +438,7 @@ class BatchChecker:
                     reports.add("only_sent_requests", (2,) + exec_key(e),
                                 lambda e=e: invented_execution_violation(e))
         at = list(map(_EXEC_AT, execs))
-        if len(set(at)) == len(set(map(itemgetter(0), at))):
-            return  # one (request, state) per position
+        same = SameStates()  # exact: equal digests are confirmed request by request
         first_at: dict[int, Execution] = {}
         pairs: set[tuple[str, str]] = set()  # replica pairs already reported
         for e, (p, rid, digest) in zip(execs, at):
@@ -388,7 +446,7 @@ class BatchChecker:
             if f is None:
                 first_at[p] = e
                 continue
-            if f.request.id == rid and f.state.digest == digest:
+            if f.request.id == rid and f.state.digest == digest and same(f.state, e.state):
                 continue
             pair = (f.replica, e.replica)
             if pair in pairs:

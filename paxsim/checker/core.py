@@ -278,6 +278,15 @@ def real_time_violation(a: Observed, pa: int, inv: Invocation, pb: int, o: Obser
         (a.pos, inv.pos, o.pos))
 
 
+def future_request_violation(o: Observed, inv: Invocation) -> Violation:
+    """real_time, the other way round: a reply holds a request invoked after it arrived."""
+    return Violation(
+        "real_time",
+        f"{describe(o)}, but that state holds {inv.request.id}, which {inv.client} invoked"
+        f" only later, at t={inv.time:g}",
+        (o,), (o.pos, inv.pos))
+
+
 def agreement_violation(f: Execution, e: Execution) -> Violation:
     p = e.state.length
     other = "later executed" if f.replica == e.replica else "executed"
@@ -303,3 +312,97 @@ def liveness_violation(inv: Invocation, servers: list[str], final: Any) -> Viola
         f" reachable from {inv.client} at the end (t={final.end_time:g}; quorum {final.quorum})",
         (), (inv.pos,))
 
+
+
+# --------------------------------------------------------- state identity ---
+
+class SameStates:
+    """Exact equality of states (as ``State.__eq__``), remembering which nodes were
+    found equal (union-find over node ids), so that comparing many states that
+    grew from each other (replicas' executions) walks each node about once.
+
+    Nodes are remembered by ``id()``: the states compared must stay alive while
+    this object is used (a batch history holds them)."""
+
+    __slots__ = ("rep",)
+
+    def __init__(self) -> None:
+        self.rep: dict[int, int] = {}
+
+    def find(self, node: State) -> int:
+        rep = self.rep
+        i = id(node)
+        while i in rep:
+            i = rep[i]
+        return i
+
+    def __call__(self, a: State, b: State) -> bool:
+        if a is b:
+            return True
+        if a.length != b.length or a.digest != b.digest:
+            return False
+        find = self.find
+        path: list[tuple[State, State]] = []
+        x: Optional[State] = a
+        y: Optional[State] = b
+        while x is not None and y is not None and x is not y and find(x) != find(y):
+            rx, ry = x.request, y.request
+            if rx is None or ry is None:  # a snapshot node: nothing listed below it
+                if x.length != y.length or x.digest != y.digest:
+                    return False
+                break
+            if rx.id != ry.id or rx.client != ry.client:
+                return False
+            path.append((x, y))
+            x, y = x.parent, y.parent
+        else:
+            if (x is None) != (y is None) and (x or y).length:  # one ran out, the other is not empty
+                return False
+        rep = self.rep
+        for x, y in path:
+            i, j = find(x), find(y)
+            if i != j:
+                rep[i] = j
+        return True
+
+
+class OnChain:
+    """Whether a state is exactly a node of one reference chain (the batch checker's
+    main chain): the digest is compared first, then the requests are, walking the
+    state down until it meets a node of the chain itself or one already
+    confirmed. Each node is confirmed once (remembered by ``id()``: the states
+    must stay alive meanwhile)."""
+
+    __slots__ = ("nodes", "digests", "confirmed", "refuted")
+
+    def __init__(self, nodes: list[State], digests: list[int]) -> None:
+        self.nodes = nodes        # the chain's nodes, oldest first (position p at p - 1)
+        self.digests = digests    # digests[p]: the chain's digest at p (0 at 0)
+        self.confirmed: set[int] = set()
+        self.refuted: set[int] = set()
+
+    def __call__(self, state: State) -> bool:
+        nodes = self.nodes
+        digests = self.digests
+        confirmed = self.confirmed
+        n = len(nodes)
+        path: list[int] = []
+        node: Optional[State] = state
+        while node is not None:
+            p = node.length
+            if p > n or digests[p] != node.digest:
+                return False
+            if p == 0 or node is nodes[p - 1] or id(node) in confirmed:
+                break
+            r = node.request
+            if r is None:  # a snapshot node: equal length and digest is all there is
+                break
+            c = nodes[p - 1].request
+            if c is None or r.id != c.id or r.client != c.client or id(node) in self.refuted:
+                self.refuted.update(path)
+                self.refuted.add(id(node))
+                return False
+            path.append(id(node))
+            node = node.parent
+        confirmed.update(path)
+        return True

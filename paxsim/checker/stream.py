@@ -115,6 +115,7 @@ from .core import (
     dup_violation,
     exec_key,
     fork_violation,
+    future_request_violation,
     inv_key,
     invented_execution_violation,
     invented_violation,
@@ -280,6 +281,11 @@ class StreamChecker:
         self._d = array("Q", [0])
         self._n = 0
         self._top: Optional[Observed] = None  # the reply that last extended the main chain
+        self._tip: Optional[State] = None  # ... and its state (the chain's own top node)
+        # Exact identity: per server, the longest state confirmed to be on the chain
+        # request by request (walks stop there); positions holding a duplicate.
+        self._ok: dict[str, State] = {}
+        self._dup_at: dict[int, str] = {}
         # real_time: the highest chain position among the requests answered so far,
         # and the first reply that reached it; the same before the latest (time, pos).
         self._best = 0
@@ -310,6 +316,7 @@ class StreamChecker:
         self._xfirst = array("B", [0])
         self._reps: list[str] = []
         self._rep_index: dict[str, int] = {}
+        self._xreq: dict[int, str] = {}  # position -> first executed request, where not the chain's
         self._xbuf: dict[int, Request] = {}  # position -> first executed request, beyond the chain
         self._xlast: dict[str, Execution] = {}  # replica -> its last execution
         self._pairs: set[tuple[str, str]] = set()
@@ -339,11 +346,13 @@ class StreamChecker:
         L = s.length
         n = self._n
         if L <= n:
-            on = _ON if self._d[L] == s.digest else self._off_chain(o)
+            on = _ON if self._d[L] == s.digest and self._exact(s, o.server) else self._off_chain(o)
         elif L == n + 1 and s.request is not None and (parent := s.parent) is not None \
-                and parent.length == n and parent.digest == self._d[n]:
+                and parent.length == n and parent.digest == self._d[n] \
+                and (parent is self._tip or self._exact(parent, o.server)):
             self._push(s.digest, s.request, o)  # one node onto the chain: the common case
             self._top = o
+            self._tip = s
             on = _ON
         else:
             on = self._extend(o, s, L)
@@ -376,10 +385,10 @@ class StreamChecker:
             f = self._d[p]
             if self._xdiff:
                 f = self._xdiff.get(p, f)
-            if f != st.digest:
+            if f != st.digest or not self._same_first(e.request, p):
                 self._disagree(e, p)
-            # else the same request as the first execution's (the digest covers it),
-            # whose identity was checked then
+            # the same request as the first execution's at p; below p, each position
+            # was compared when this replica executed it (or by digest, after a jump)
         elif p > 0:
             self._first_execution(e, p, st.digest)
 
@@ -451,9 +460,13 @@ class StreamChecker:
         if rid in self._answered_early:
             self._answered_early.discard(rid)
             cl.open.pop(s, None)
-        self._unsent_off.pop(rid, None)
+        off = self._unsent_off.pop(rid, None)
         self._unsent_exec.pop(rid, None)
         hit = self._unsent_chain.pop(rid, None)
+        # real_time, the other way round: a reply held r before r was invoked
+        early = hit[1] if hit is not None else off[0] if off is not None else None
+        if early is not None:
+            self.reports.add("real_time", inv_key(inv), lambda: future_request_violation(early, inv))
         if hit is None:
             return
         p, _o, _r = hit
@@ -472,7 +485,7 @@ class StreamChecker:
             best, a_reply = self._best_prev, self._best_prev_reply
         else:
             best, a_reply = self._best, self._best_reply
-        if p < best:
+        if p < best and early is None:  # (else reported above, the same inversion)
             self.reports.add("real_time", inv_key(inv),
                              lambda a=a_reply, pa=best, w=witness: real_time_violation(a, pa, inv, p, w))
 
@@ -489,12 +502,13 @@ class StreamChecker:
                 return self._gap(o, path, node)
             path.append(node)
             node = _parent(node)
-        if node.digest != self._d[n]:
+        if node.digest != self._d[n] or not self._exact(node, o.server):
             return self._off_chain(o)
         push = self._push
         for nd in reversed(path):
             push(nd.digest, nd.request, o)
         self._top = o
+        self._tip = o.state
         return _ON
 
     def _gap(self, o: Observed, path: list[State], snap: State) -> int:
@@ -520,6 +534,7 @@ class StreamChecker:
         for nd in reversed(path):
             push(nd.digest, nd.request, o)
         self._top = o
+        self._tip = o.state
         return _ON
 
     def _push(self, digest: int, r: Request, o: Observed) -> None:
@@ -535,7 +550,9 @@ class StreamChecker:
             D.append(digest)
         self._n = p
         if self._xbuf:
-            self._xbuf.pop(p, None)
+            f = self._xbuf.pop(p, None)
+            if f is not None and (f.id != r.id or f.client != r.client):
+                self._xreq[p] = f.id  # the first execution at p holds another request
         cl = self._clients.get(r.client)
         s = r.seq
         if cl is None or not 0 < s < len(cl.keys) or cl.keys[s] != r.key:
@@ -547,6 +564,7 @@ class StreamChecker:
         q = pos[s]
         if q:
             rid = r.id
+            self._dup_at[p] = rid
             self.reports.add("no_duplicate", (0, p, rid), lambda: dup_violation(o, rid, q, p))
             return
         try:
@@ -566,11 +584,56 @@ class StreamChecker:
         cl.last_pos = p
         cl.last_inv = inv
 
+    def _exact(self, node: State, who: str) -> bool:
+        """Whether ``node`` (length <= the chain's, digest equal to the chain's there)
+        lists exactly the chain's requests: each of its requests must be the one
+        placed at its position, walking down until a node confirmed before (the
+        longest state confirmed for ``who``, the replying server) or the chain's tip.
+        A digest collision (two ids with one CRC-32) is caught here."""
+        ref = self._ok.get(who)
+        tip = self._tip  # the chain's own nodes, if the state is close to the top
+        if tip is not None and tip.length - node.length > 16:
+            tip = None
+        a: Optional[State] = node
+        while a is not None and a.length > 0:
+            ln = a.length
+            while ref is not None and ref.length > ln:
+                ref = ref.parent
+            while tip is not None and tip.length > ln:
+                tip = tip.parent
+            if a is ref or a is tip:
+                break
+            r = a.request
+            if r is None:  # a snapshot node: equal length and digest is all there is
+                if self._d[ln] != a.digest:
+                    return False
+                break
+            if not self._placed_at(r, ln):
+                return False
+            a = a.parent
+        old = self._ok.get(who)
+        if old is None or old.length <= node.length:
+            self._ok[who] = node
+        return True
+
+    def _placed_at(self, r: Request, p: int) -> bool:
+        """Whether the chain's request at position ``p`` is ``r``."""
+        cl, s = self._find(r)
+        if cl is not None:
+            if cl.pos[s] == p:
+                return True
+        else:
+            hit = self._unsent_chain.get(r.id)
+            if hit is not None and hit[0] == p:
+                return True
+        return self._dup_at.get(p) == r.id
+
     def _place_unsent(self, r: Request, p: int, o: Observed) -> None:
         rid = r.id
         hit = self._unsent_chain.get(rid)
         if hit is not None:
             q = hit[0]
+            self._dup_at[p] = rid
             self.reports.add("no_duplicate", (0, p, rid), lambda: dup_violation(o, rid, q, p))
         else:
             self._unsent_chain[rid] = (p, o, r)
@@ -631,7 +694,7 @@ class StreamChecker:
                 fork = 0
                 break
             ln = node.length
-            if ln <= n and D[ln] == node.digest:
+            if ln <= n and D[ln] == node.digest and self._exact(node, o.server):
                 fork = ln
                 break
             known = off.get(node)
@@ -689,7 +752,7 @@ class StreamChecker:
             self._xcont = c
         elif p in self._xextra:
             f = self._xdiff.get(p, self._d[p])
-            if f != d:
+            if f != d or not self._same_first(e.request, p):
                 self._disagree(e, p)
             return
         else:
@@ -711,6 +774,8 @@ class StreamChecker:
             if p <= self._n:
                 if D[p] != d:
                     self._xdiff[p] = d
+                if not self._placed_at(e.request, p):
+                    self._xreq[p] = e.request.id
                 return
             D[p] = d
         else:
@@ -721,6 +786,19 @@ class StreamChecker:
         buf[p] = e.request
         if len(buf) > _XBUF_MAX:
             del buf[next(iter(buf))]
+
+    def _same_first(self, r: Request, p: int) -> bool:
+        """Whether ``r`` is the request the first execution at ``p`` executed (exactly,
+        by id; a digest may collide). Unknown (a position jumped over): True."""
+        f = self._xbuf.get(p)
+        if f is not None:
+            return f.id == r.id and f.client == r.client
+        alt = self._xreq.get(p)
+        if alt is not None:
+            return alt == r.id
+        if p <= self._n:
+            return self._placed_at(r, p)
+        return True
 
     def _new_replica(self, rep: str) -> int:
         self._reps.append(rep)

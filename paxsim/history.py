@@ -59,12 +59,20 @@ class Execution(NamedTuple):
 class FinalWorld:
     """The world at the end of the run, for judging liveness.
 
-    ``up``: servers that are up. ``groups``: the network's connectivity at the end,
-    as groups of processes that can all reach each other (a process in no group is
-    connected to everybody). ``quorum``: how many servers the protocol needs, up and
-    connected to each other and to the client, to answer a request.
-    ``settled``: whether the run went on long enough after its last fault for the
-    protocol to finish (otherwise liveness is not judged).
+    ``up``: servers that are up. ``groups``: a partition still in force at the end,
+    as groups of processes that reach each other (a process in no group reaches
+    everybody); ``cut``: ordered pairs ``(src, dst)`` whose link delivers nothing at
+    the end (an active partition separates them, or the link loses every message).
+    ``quorum``: how many servers the protocol needs, up and connected to each
+    other and to the client, to answer a request. ``settled``: whether the run went
+    on for ``settle`` after its last fault (otherwise liveness is not judged).
+
+    Per client, when the simulator knows them (else every client may contact
+    every server, kept resending, over lossless links): ``contacts``, the servers
+    it may contact; ``tries``, its unanswered request's id and how many times it
+    sent it at or after ``last_fault`` (crashes, recoveries, partitions, heals and
+    targeted faults); ``loss``, the highest loss of the links it needs that are not
+    cut (to, from and among the servers).
     """
 
     end_time: float
@@ -74,8 +82,16 @@ class FinalWorld:
     quorum: int = 1
     settled: bool = True
     catch_up: bool = True
+    cut: frozenset = frozenset()
+    contacts: dict = field(default_factory=dict)
+    tries: dict = field(default_factory=dict)
+    loss: dict = field(default_factory=dict)
+    last_fault: float = 0.0
 
     def connected(self, a: ProcessId, b: ProcessId) -> bool:
+        """Whether ``a`` and ``b`` exchange messages both ways at the end."""
+        if (a, b) in self.cut or (b, a) in self.cut:
+            return False
         ga = gb = None
         for i, g in enumerate(self.groups):
             if a in g:
@@ -85,11 +101,19 @@ class FinalWorld:
         return ga is None or gb is None or ga == gb
 
     def reachable_servers(self, client: ProcessId) -> list[ProcessId]:
-        """The largest set of up servers that the client reaches and that reach each other."""
-        up = [s for s in self.servers if s in self.up and self.connected(client, s)]
+        """The largest set of up servers that reach each other and include one the
+        client may contact and reaches (each server in turn as that one; members
+        are added in server order when connected to all members so far)."""
+        contacts = self.contacts.get(client) or self.servers
+        up = [s for s in self.servers if s in self.up]
         best: list[ProcessId] = []
         for s in up:
-            comp = [t for t in up if self.connected(s, t)]
+            if s not in contacts or not self.connected(client, s):
+                continue
+            comp = [s]
+            for t in up:
+                if t != s and all(self.connected(t, u) for u in comp):
+                    comp.append(t)
             if len(comp) > len(best):
                 best = comp
         return best

@@ -315,7 +315,9 @@ def test_pending_request_with_reachable_quorum_is_stuck():
     v = check(pending_m2(world()))
     assert v.outcome == "STUCK" and invariants(v) == ["liveness"]
     assert v.violations[0].detail.startswith(
-        "m2, invoked by C2 at t=0, never got a reply, although S1, S2, S3 were up and reachable")
+        "m2, invoked by C2 at t=0, never got a reply, although from the last fault (t=0) to the"
+        " end (t=100) S1, S2, S3 were up, reachable from C2 over links that deliver, and reached"
+        " each other (quorum 2) (STUCK: a request is STUCK only if")
 
 
 def test_pending_request_without_quorum_is_safe():

@@ -103,6 +103,7 @@ class Verdict:
     violations: tuple[Violation, ...] = ()
     omitted: tuple[tuple[str, int], ...] = ()
     unjudged: int = 0
+    notes: tuple[str, ...] = ()  # requests left unanswered where nothing could be done
 
     @property
     def safety_violations(self) -> tuple[Violation, ...]:
@@ -120,6 +121,8 @@ class Verdict:
         }
         if self.unjudged:
             out["unjudged"] = self.unjudged
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
 
@@ -132,10 +135,18 @@ class Reports:
             name: [] for name in INVARIANTS
         }
         self.seq = 0
+        self.notes: list[tuple[tuple, str]] = []
 
     def add(self, invariant: str, key: tuple, make: Callable[[], Violation]) -> None:
         self.seq += 1
         self.found[invariant].append((key, self.seq, make))
+
+    def note(self, key: tuple, text: str) -> None:
+        """Something to tell that is no violation (a request nobody could answer)."""
+        self.notes.append((key, text))
+
+    def sorted_notes(self) -> tuple[str, ...]:
+        return tuple(text for _key, text in sorted(self.notes))
 
     def verdict(self) -> Verdict:
         violations: list[Violation] = []
@@ -155,7 +166,7 @@ class Reports:
             if len(found) > self.cap:
                 omitted.append((name, len(found) - self.cap))
         outcome = "UNSAFE" if unsafe else "STUCK" if stuck else "SAFE"
-        return Verdict(outcome, tuple(violations), tuple(omitted))
+        return Verdict(outcome, tuple(violations), tuple(omitted), notes=self.sorted_notes())
 
 
 # -------------------------------------------------------------- sort keys ---
@@ -173,13 +184,31 @@ def exec_key(e: Execution) -> tuple:
 
 
 
+LIVENESS_RULE = (
+    "a request is STUCK only if, after the last fault, its client could reach (over links"
+    " that deliver, among the servers it may contact) a quorum of up servers that reach"
+    " each other, for at least settle, and sent the request often enough that the"
+    " network's loss alone would have lost every try with probability under 1%")
+HOPS = 4          # messages one try needs to get through: request, accept, learn, reply
+UNLIKELY = 0.01   # below this, losing every try is not an excuse
+
+
+def all_tries_may_be_lost(tries: int, loss: float) -> bool:
+    """Whether ``tries`` sends over links that lose ``loss`` of their messages may all
+    have failed by loss alone (probability at least :data:`UNLIKELY`)."""
+    return loss > 0 and (1.0 - (1.0 - loss) ** HOPS) ** tries >= UNLIKELY
+
+
 def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Mapping[str, Execution],
-                   add: Callable[[str, tuple, Callable[[], Violation]], None]) -> None:
-    """Liveness at the end of a settled run, for the batch and the streaming checker.
+                   add: Callable[[str, tuple, Callable[[], Violation]], None],
+                   note: Optional[Callable[[tuple, str], None]] = None) -> None:
+    """Liveness at the end of a settled run, for the batch and the streaming checker:
+    :data:`LIVENESS_RULE` (VOPR's liveness phase, judged on the world at the end).
 
     ``unanswered``: the invocations no reply answered; ``last``: each replica's last
     execution (read only when ``final.catch_up``); ``add(invariant, key, make)``
-    collects the candidate reports.
+    collects the candidate reports; ``note(key, text)`` what was left unanswered
+    where nothing could be done (not a violation).
     """
     reach: dict[str, list[str]] = {}
     for inv in unanswered:
@@ -187,9 +216,24 @@ def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Ma
         servers = reach.get(c)
         if servers is None:
             servers = reach[c] = final.reachable_servers(c)
-        if len(servers) >= final.quorum:
+        rid = inv.request.id
+        why = None
+        tried = final.tries.get(c)
+        tries = tried[1] if tried is not None and tried[0] == rid else None
+        loss = final.loss.get(c, 0.0)
+        if len(servers) < final.quorum:
+            why = (f"no quorum ({final.quorum}) of up servers that reach each other was reachable"
+                   f" from {c} at the end" + (f" (only {', '.join(servers)})" if servers else ""))
+        elif tries == 0:
+            why = f"never resent after the last fault (t={final.last_fault:g})"
+        elif tries is not None and all_tries_may_be_lost(tries, loss):
+            why = (f"sent {tries} time{'s' if tries != 1 else ''} after the last fault over links"
+                   f" losing {loss:.0%}: all may have been lost")
+        if why is None:
             add("liveness", inv_key(inv),
-                lambda inv=inv, servers=servers: liveness_violation(inv, servers, final))
+                lambda inv=inv, servers=servers, tries=tries: liveness_violation(inv, servers, final, tries))
+        elif note is not None:
+            note(inv_key(inv), f"{rid} (invoked by {c} at t={inv.time:g}) unanswered: {why}; not judged")
 
     if not final.catch_up:
         return
@@ -304,12 +348,16 @@ def agreement_violation(f: Execution, e: Execution) -> Violation:
     return Violation("replica_agreement", detail, (), (f.pos, e.pos), latent=True)
 
 
-def liveness_violation(inv: Invocation, servers: list[str], final: Any) -> Violation:
+def liveness_violation(inv: Invocation, servers: list[str], final: Any,
+                       tries: Optional[int] = None) -> Violation:
+    sent = "" if tries is None else f"; {inv.client} sent it {tries} time{'s' if tries != 1 else ''} since"
     return Violation(
         "liveness",
         f"{inv.request.id}, invoked by {inv.client} at t={inv.time:g}, never got a reply,"
-        f" although {', '.join(servers)} {'was' if len(servers) == 1 else 'were'} up and"
-        f" reachable from {inv.client} at the end (t={final.end_time:g}; quorum {final.quorum})",
+        f" although from the last fault (t={final.last_fault:g}) to the end (t={final.end_time:g})"
+        f" {', '.join(servers)} {'was' if len(servers) == 1 else 'were'} up, reachable from"
+        f" {inv.client} over links that deliver, and reached each other (quorum {final.quorum}){sent}"
+        f" (STUCK: {LIVENESS_RULE})",
         (), (inv.pos,))
 
 

@@ -213,6 +213,7 @@ class _BoundedReports(Reports):
         other.found = {name: list(c) for name, c in self.found.items()}
         other.dropped = dict(self.dropped)
         other.seq = self.seq
+        other.notes = list(self.notes)
         return other
 
     def verdict(self, unjudged: int = 0) -> Verdict:
@@ -234,7 +235,8 @@ class _BoundedReports(Reports):
             if total > self.cap:
                 omitted.append((name, total - self.cap))
         outcome = "UNSAFE" if unsafe else "STUCK" if stuck else "SAFE"
-        return Verdict(outcome, tuple(violations), tuple(omitted), unjudged=unjudged)
+        return Verdict(outcome, tuple(violations), tuple(omitted), unjudged=unjudged,
+                       notes=self.sorted_notes())
 
 
 def _set_pos(cl: _Client, s: int, p: int) -> None:
@@ -848,7 +850,7 @@ class StreamChecker:
                             lambda e=e: invented_execution_violation(e))
         if final is not None and final.settled:
             unanswered = [inv for cl in self._clients.values() for inv in cl.open.values()]
-            judge_liveness(final, unanswered, self._xlast, reports.add)
+            judge_liveness(final, unanswered, self._xlast, reports.add, reports.note)
         return reports.verdict(self._unjudged)
 
 

@@ -72,7 +72,9 @@ class FinalWorld:
     it may contact; ``tries``, its unanswered request's id and how many times it
     sent it at or after ``last_fault`` (crashes, recoveries, partitions, heals and
     targeted faults); ``loss``, the highest loss of the links it needs that are not
-    cut (to, from and among the servers).
+    cut (to, from and among the servers). ``server_loss``: the highest loss of the
+    links among servers that are not cut; ``round_trip``: twice the slowest mean
+    delay among them (0: unknown).
     """
 
     end_time: float
@@ -87,6 +89,8 @@ class FinalWorld:
     tries: dict = field(default_factory=dict)
     loss: dict = field(default_factory=dict)
     last_fault: float = 0.0
+    server_loss: float = 0.0
+    round_trip: float = 0.0
 
     def connected(self, a: ProcessId, b: ProcessId) -> bool:
         """Whether ``a`` and ``b`` exchange messages both ways at the end."""

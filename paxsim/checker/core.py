@@ -188,7 +188,9 @@ LIVENESS_RULE = (
     "a request is STUCK only if, after the last fault, its client could reach (over links"
     " that deliver, among the servers it may contact) a quorum of up servers that reach"
     " each other, for at least settle, and sent the request often enough that the"
-    " network's loss alone would have lost every try with probability under 1%")
+    " network's loss alone would have lost every try with probability under 1%; a replica"
+    " lagging behind another is STUCK under the same rule, counting the round trips"
+    " between servers that fit in the time it had to catch up")
 HOPS = 4          # messages one try needs to get through: request, accept, learn, reply
 UNLIKELY = 0.01   # below this, losing every try is not an excuse
 
@@ -227,13 +229,14 @@ def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Ma
         elif tries == 0:
             why = f"never resent after the last fault (t={final.last_fault:g})"
         elif tries is not None and all_tries_may_be_lost(tries, loss):
-            why = (f"sent {tries} time{'s' if tries != 1 else ''} after the last fault over links"
+            since = f" after the last fault (t={final.last_fault:g})" if final.last_fault else ""
+            why = (f"sent {tries} time{'s' if tries != 1 else ''}{since} over links"
                    f" losing {loss:.0%}: all may have been lost")
         if why is None:
             add("liveness", inv_key(inv),
                 lambda inv=inv, servers=servers, tries=tries: liveness_violation(inv, servers, final, tries))
         elif note is not None:
-            note(inv_key(inv), f"{rid} (invoked by {c} at t={inv.time:g}) unanswered: {why}; not judged")
+            note((0,) + inv_key(inv), f"{rid} (invoked by {c} at t={inv.time:g}) unanswered: {why}; not judged")
 
     if not final.catch_up:
         return
@@ -250,6 +253,16 @@ def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Ma
                 if ahead is None or done(s) > done(ahead):
                     ahead = s
         if ahead is None:
+            continue
+        # the time r had to catch up, in round trips: loss alone may explain a short one
+        since = max(final.last_fault, last[ahead].time)
+        trips = int((final.end_time - since) / final.round_trip) if final.round_trip > 0 else None
+        if trips is not None and all_tries_may_be_lost(trips, final.server_loss):
+            if note is not None:
+                note((1, final.servers.index(r)),
+                     f"{r} executed {done(r)} requests while {ahead} executed {done(ahead)}, but only"
+                     f" {trips} round trip{'s' if trips != 1 else ''} passed since t={since:g} over links"
+                     f" losing {final.server_loss:.0%}: catching up may have been lost; not judged")
             continue
         pos = tuple(last[x].pos for x in (r, ahead) if x in last)
         add("replica_progress", (final.servers.index(r),),

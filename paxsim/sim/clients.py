@@ -116,8 +116,8 @@ class Client:
         self.net.later(due - now, self._retry, None)
 
     def tries_since(self, t: float) -> int:
-        """How many times the current request was sent at or after ``t``."""
-        return sum(1 for x in self.sends if x >= t)
+        """How many times the current request was sent after ``t``."""
+        return sum(1 for x in self.sends if x > t)
 
     def receive(self, src: ProcessId, msg: Message) -> None:
         if type(msg) is not ClientReply:

@@ -142,11 +142,12 @@ class World:
         contacts, tries, loss = {}, {}, {}
         for c in self.clients:
             contacts[c.pid] = c.targets
-            if c.current is not None and c.invoked:
-                tries[c.pid] = (c.current.id, c.tries_since(last_fault))
+            if c.current is not None and c.invoked:  # sends strictly after the last fault, if any
+                tries[c.pid] = (c.current.id, c.tries_since(last_fault) if last_fault else len(c.sends))
             pairs = [(c.pid, s) for s in c.targets] + [(s, c.pid) for s in c.targets]
             pairs += [(s, t) for s in sc.servers for t in sc.servers if s != t]
             loss[c.pid] = max((net.links[p].loss for p in pairs if p not in cut), default=0.0)
+        server_pairs = [(s, t) for s in sc.servers for t in sc.servers if s != t and (s, t) not in cut]
         return FinalWorld(
             end_time=end,
             servers=sc.servers,
@@ -159,6 +160,8 @@ class World:
             tries=tries,
             loss=loss,
             last_fault=last_fault,
+            server_loss=max((net.links[p].loss for p in server_pairs), default=0.0),
+            round_trip=2 * max((_mean_delay(net.links[p]) for p in server_pairs), default=0.0),
         )
 
     def _run(self, until: Optional[float]) -> None:
@@ -179,3 +182,9 @@ class World:
 
             Timeout(self.env, sc.end_time()).callbacks.append(watchdog)
             self.env.run(until=stop)
+
+
+def _mean_delay(link: Link) -> float:
+    """The mean of a link's delay distribution (constant, uniform or exponential)."""
+    kind, a, b, _rand = link.delay.inline
+    return a if kind == 0 else a + b / 2 if kind == 1 else a + 1.0 / b

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..types import Effect, Log, Message, ProcessId, Request, SetTimer
+from ..types import Accept, Effect, Log, Message, ProcessId, Request, SetTimer
 from .detector import CHECK_TIMER, HEARTBEAT_TIMER, Detector
 from .wait_for_learn import WaitForLearn
 
@@ -103,3 +103,11 @@ class WaitForLearnMajority(WaitForLearn):
         while self.next_slot in self.log:  # slots another leader's accepts already filled
             self.next_slot += 1
         return super().order(now, req)
+
+    def acknowledge(self, src: ProcessId, acc: Accept) -> list[Effect]:
+        """A learn says "I hold this value for this slot": a server never sends one for
+        a second value in a slot it already holds (the first accept it got, or its
+        own proposal). So two leaders cannot both collect a majority for one slot."""
+        if self.log.get(acc.slot) != acc.request:
+            return []
+        return super().acknowledge(src, acc)

@@ -13,15 +13,23 @@ Safety on the replies that clients observed (``history.replies``):
 - ``only_sent_requests``: observed states (and replica executions) hold only
   requests that some client invoked;
 - ``client_order``: a client's requests are executed in the order it invoked them;
-- ``real_time``: if ``a`` was answered before ``b`` was invoked, ``a`` precedes ``b``.
+- ``real_time``: if ``a`` was answered before ``b`` was invoked, ``a`` precedes ``b``;
+  and no reply holds a request invoked after the reply arrived.
+
+States are compared exactly: the digest is a filter, and a match is confirmed
+request by request (:class:`~paxsim.checker.core.OnChain`,
+:class:`~paxsim.checker.core.SameStates`), walking each node about once.
 
 Safety among replicas (``history.executions``), latent because no client needs to
 have seen it: ``replica_agreement``: no two executions at the same position differ.
 
-Liveness, only when the run ``settled`` (``history.final``):
+Liveness, only when the run ``settled`` (``history.final``), by the rule of
+:data:`paxsim.checker.core.LIVENESS_RULE`:
 
-- ``liveness``: a request never answered although its client reaches a quorum of
-  up servers that reach each other;
+- ``liveness``: a request never answered although, after the last fault, its
+  client reaches a quorum of up servers that reach each other (over links that
+  deliver, through a server it may contact) and kept resending it; otherwise it is
+  a note (``Verdict.notes``), not a violation;
 - ``replica_progress`` (when ``final.catch_up``): an up replica lags behind another
   up replica it is connected to.
 

@@ -16,8 +16,8 @@ arrive instead of the longest observed state.
 What it keeps
 -------------
 A request is identified by ``(client, seq)`` (``Request.seq``, set by the
-simulator's clients) and its identity is verified with ``Request.key`` (CRC-32 of
-the id). Per client: an array of the keys of its invoked requests by seq (4 bytes
+simulator's clients) and its identity is checked with ``Request.key`` (CRC-32 of
+the id: a client's seq-th request is one request in any simulated run). Per client: an array of the keys of its invoked requests by seq (4 bytes
 each) and an array of their first positions on the main chain (4 bytes each, 8
 past 2**32 - 1; 0: not on it yet). The main chain is an ``array('Q')`` of digests
 by position (8 bytes each), shared with the replicas' first executions: where a
@@ -38,7 +38,9 @@ How it judges
 -------------
 - The main chain starts empty and grows with every reply whose state extends it:
   a reply whose state has length L within the chain is on it iff its digest
-  matches; a longer one is walked down (``State.parent``) to the chain's end and
+  matches and, exactly, each of its requests is the one placed at its position
+  (walked down to the state last confirmed for the replying server, or the
+  chain's own nodes: a digest collision never passes); a longer one is walked down (``State.parent``) to the chain's end and
   its new nodes are appended if the digests meet there. Appending a node *places*
   its request: ``no_duplicate`` if the request is already placed, ``client_order``
   if its client already placed a request it invoked later, ``only_sent_requests``
@@ -51,6 +53,8 @@ How it judges
   chain (each node once) and their contents checked as the batch checker does.
 - ``reply_contains_request``: a reply on the chain of length L to request r needs
   0 < position(r) <= L.
+- ``real_time``, the other way round: a request that a reply held before its
+  invocation came is reported when the invocation comes.
 - ``real_time``: the main chain is built in position order and a request is
   placed only once invoked, so a request invoked after a reply always lands
   beyond every position answered so far. The one way to break real time is for a
@@ -59,7 +63,8 @@ How it judges
   below the highest position answered before the invocation (as in the batch
   checker, a reply at the same ``(time, pos)`` does not precede it).
 - ``replica_agreement`` (latent): an execution at position p is compared with the
-  first execution at p; one report per replica pair. An execution may jump ahead
+  first execution at p (digest, and the request itself: a replica's earlier
+  positions were compared when it executed them); one report per replica pair. An execution may jump ahead
   (a replica that installed a snapshot): the positions in between stay unknown
   (a hole) until some replica executes them; nothing is invented for them.
 - Liveness, at :meth:`StreamChecker.verdict` when the run settled: the requests

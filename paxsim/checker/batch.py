@@ -468,23 +468,29 @@ class BatchChecker:
 
     @staticmethod
     def executions_linked(execs: list[Execution], at: list[tuple]) -> bool:
-        """Whether every executed state's parent is itself an executed state (or the
-        empty state, or a snapshot node with the digest executed at its length). Then,
-        with one request per position, equal digests are exact: two executed states
-        that differed would differ at some position in the requests executed there.
-        Sets of node ids, built in C."""
-        states = list(map(_STATE, execs))
-        parents = list(map(_PARENT, execs))
-        ids = set(map(id, states))
-        outside = list(compress(parents, map(not_, map(ids.__contains__, map(id, parents)))))
-        if not outside:
-            return True
-        digest_at = dict(zip(map(itemgetter(0), at), map(itemgetter(2), at)))
-        for node in outside:
-            if node is None or node.request is not None:
-                return False
-            if node.length and digest_at.get(node.length) != node.digest:
-                return False
+        """Whether every node below an executed state holds, at its position, the
+        request and digest executed there (walking down to an executed state, the
+        empty state or a snapshot node; each node once). With one (request, digest)
+        per position, equal digests are then exact: two executed states that
+        differed would differ in the request at some position. The nodes walked are
+        the copies a replica made of its own states when it compacted its log."""
+        unique = dict(zip(map(itemgetter(0), at), at))
+        get = unique.get
+        known = set(map(id, map(_STATE, execs)))
+        for node in map(_PARENT, execs):
+            while node is not None and id(node) not in known:
+                r = node.request
+                if r is None:  # the empty state, or a snapshot node: its digest at its length
+                    if node.length and (get(node.length) or (0, "", None))[2] != node.digest:
+                        return False
+                    break
+                if get(node.length) != (node.length, r.id, node.digest):
+                    return False
+                known.add(id(node))
+                node = node.parent
+            else:
+                if node is None:
+                    return False
         return True
 
     # -- liveness

@@ -81,7 +81,8 @@ def _table(rows) -> None:
                       "[green]yes[/green]" if ok else "[bold red]NO[/bold red]")
         Console().print(t)
         n = sum(r["match"] for r in rows)
-        m = sum(r["ablation_match"] for r in rows)
-        Console().print(f"{n}/{len(rows)} figures behave as the tutorial says; {m}/{len(rows)} ablations"
+        ablated = [r for r in rows if r["ablation"] is not None]
+        m = sum(r["ablation_match"] for r in ablated)
+        Console().print(f"{n}/{len(rows)} figures behave as the tutorial says; {m}/{len(ablated)} ablations"
                         " turn out as the text's reason predicts.")
         return

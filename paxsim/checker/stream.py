@@ -196,7 +196,7 @@ class _Branch:
 
 
 class _BoundedReports(Reports):
-    """:class:`~paxsim.checker._Reports` that keeps only the ``cap`` best candidates
+    """:class:`~paxsim.checker.core.Reports` that keeps only the ``cap`` best candidates
     per invariant (by key, then by arrival), counting the others."""
 
     def __init__(self, cap: int) -> None:

@@ -65,6 +65,7 @@ from .core import (
     invented_execution_violation,
     invented_violation,
     judge_liveness,
+    walk_off_chain,
     missing_violation,
     never_sent,
     order_violation,
@@ -310,28 +311,17 @@ class BatchChecker:
         fork_of: dict[State, int] = {}
         children: dict[State, list[State]] = {}
         roots: list[State] = []
+        on_chain = self.on_chain
+
+        def on_main(node: State) -> bool:
+            ln = node.length
+            return ln <= n and digest_at[ln] == node.digest and on_chain(node)
+
         for s in off_chain:
-            path: list[State] = []
-            node: Optional[State] = s
-            while True:
-                if node is None:
-                    k = 0
-                    break
-                ln = node.length
-                if ln <= n and digest_at[ln] == node.digest and self.on_chain(node):
-                    k = ln
-                    break
-                known = fork_of.get(node)
-                if known is not None:
-                    k = known
-                    break
-                if node.request is None:
-                    # a snapshot node off the main chain: what lies below it is not
-                    # listed, so the walk stops here (the fork itself is reported)
-                    k = 0
-                    break
-                path.append(node)
-                node = node.parent
+            # below a snapshot node off the main chain nothing is listed: the walk
+            # stops there (the fork itself is reported)
+            path, node, why = walk_off_chain(s, on_main, fork_of)
+            k = node.length if why == "chain" else fork_of[node] if why == "known" else 0
             for j, m in enumerate(path):
                 fork_of[m] = k
                 children[m] = []

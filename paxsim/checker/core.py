@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ..history import Execution, FinalWorld, Invocation, Observed
@@ -425,6 +426,29 @@ class SameStates:
             if i != j:
                 rep[i] = j
         return True
+
+
+def walk_off_chain(state: State, on_chain: Callable[[State], bool], known: Mapping[State, Any],
+                   parent: Callable[[State], Optional[State]] = attrgetter("parent"),
+                   ) -> tuple[list[State], Optional[State], str]:
+    """The off-chain walk, shared by both checkers: from ``state`` down, collect the
+    nodes that are not on the main chain, until the walk meets the chain
+    (``on_chain(node)``, "chain"), a node walked before (in ``known``, "known"), a
+    snapshot node or the empty state, below which nothing is listed ("snapshot"),
+    or the end of a chain without a parent ("bottom"). Returns (nodes walked, top
+    first; the node it stopped at; why)."""
+    path: list[State] = []
+    node: Optional[State] = state
+    while node is not None:
+        if on_chain(node):
+            return path, node, "chain"
+        if node in known:
+            return path, node, "known"
+        if node.request is None:
+            return path, node, "snapshot"
+        path.append(node)
+        node = parent(node)
+    return path, None, "bottom"
 
 
 class OnChain:

@@ -131,6 +131,7 @@ from .core import (
     order_violation,
     real_time_violation,
     reply_key,
+    walk_off_chain,
 )
 
 # CRC-32 keys and chain positions take 4 bytes each where an unsigned int has 32
@@ -691,28 +692,23 @@ class StreamChecker:
         off = self._off
         D = self._d
         n = self._n
-        path: list[State] = []
-        node: Optional[State] = o.state
         base: Optional[_Branch] = None
         base_len = 0
-        fork = -1
-        while True:
-            if node is None:
-                fork = 0
-                break
+
+        def on_main(node: State) -> bool:
             ln = node.length
-            if ln <= n and D[ln] == node.digest and self._exact(node, o.server):
-                fork = ln
-                break
-            known = off.get(node)
-            if known is not None:
-                base, base_len, fork = known, ln, known.fork
-                break
-            if node.request is None:  # a snapshot node off the chain: nothing is known below it
-                fork = 0 if ln == 0 else -1
-                break
-            path.append(node)
-            node = _parent(node)
+            return ln <= n and D[ln] == node.digest and self._exact(node, o.server)
+
+        path, node, why = walk_off_chain(o.state, on_main, off, _parent)
+        if why == "chain":
+            fork = node.length
+        elif why == "known":
+            base = off[node]
+            base_len, fork = node.length, base.fork
+        elif why == "snapshot":  # nothing is known below a snapshot node off the chain
+            fork = 0 if node.length == 0 else -1
+        else:
+            fork = 0
         if not path:
             return
         path.reverse()

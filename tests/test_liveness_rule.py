@@ -97,3 +97,16 @@ def test_tries_and_loss_decide_between_stuck_and_a_note():
 def test_all_tries_may_be_lost():
     assert not all_tries_may_be_lost(1, 0.0)
     assert all_tries_may_be_lost(3, 0.3) and not all_tries_may_be_lost(30, 0.3)
+
+
+def test_paxsim_run_prints_the_notes(tmp_path, capsys):
+    from paxsim.cli import main
+
+    path = tmp_path / "lost.toml"
+    path.write_text('description = "a lost request, never resent"\nprotocol = "paxos"\nservers = 3\n'
+                    '[network]\ndelay = 1.0\n[[clients]]\nname = "C1"\nretry = 0\n'
+                    'requests = [{id = "m1", at = 5.0}]\n[[faults]]\ndrop = {type = "REQ", from = "C1"}\nnth = 1\n')
+    main(["run", str(path), "--events", "0"])
+    out = capsys.readouterr().out
+    assert "outcome SAFE" in out
+    assert "note: m1 (invoked by C1 at t=5) unanswered: never resent after the last fault (t=5)" in out

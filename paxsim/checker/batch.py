@@ -47,7 +47,7 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, repeat
-from operator import attrgetter, eq, gt, is_, itemgetter, le, not_
+from operator import and_, attrgetter, eq, gt, is_, itemgetter, le, not_
 from typing import Any, Callable, Optional
 
 from ..history import Execution, History, Invocation, Observed
@@ -88,6 +88,8 @@ _SDIGEST = attrgetter("state.digest")
 _DIGEST = attrgetter("digest")
 _STATE = attrgetter("state")
 _PARENT = attrgetter("state.parent")
+_PARENT_OF = attrgetter("parent")
+_LEN = attrgetter("length")
 _EXEC_AT = attrgetter("state.length", "request.id", "state.digest")
 
 
@@ -196,10 +198,24 @@ class BatchChecker:
         self.on_chain = on_chain = OnChain(nodes, digest_at)
         nodes_at: list[Optional[State]] = [None]
         nodes_at += nodes
-        same = map(is_, map(nodes_at.__getitem__, lens), map(_STATE, replies))
-        for i in compress(range(len(replies)), list(map(gt, on, same))):
-            if lens[i] and not on_chain(replies[i].state):
+        same = list(map(is_, map(nodes_at.__getitem__, lens), map(_STATE, replies)))
+        todo = list(compress(range(len(replies)), map(gt, on, same)))
+        for i in [i for i in todo if replies[i].state.request is None]:  # the empty state, a snapshot node
+            if not on_chain(replies[i].state):
                 on[i] = False
+        todo = [i for i in todo if replies[i].state.request is not None]
+        if todo:
+            # one step in C: the state's parent is the chain's own node and its
+            # request the chain's there (a copy of the chain's top, or the next node)
+            states = [replies[i].state for i in todo]
+            below = list(map(nodes_at.__getitem__, [lens[i] - 1 for i in todo]))
+            chain_ids_at = [None]
+            chain_ids_at += map(_RID, nodes)
+            step = map(and_, map(is_, map(_PARENT_OF, states), below),
+                       map(eq, map(_RID, states), map(chain_ids_at.__getitem__, map(_LEN, states))))
+            for i, ok in zip(todo, list(step)):
+                if not ok and lens[i] and not on_chain(replies[i].state):
+                    on[i] = False
         rids = list(map(_RID, replies))
         rpos = list(map(first_pos.get, rids, repeat(0)))  # 0: not on the main chain
         self.answered = set(rids)
@@ -467,7 +483,9 @@ class BatchChecker:
         unique = dict(zip(map(itemgetter(0), at), at))
         get = unique.get
         known = set(map(id, map(_STATE, execs)))
-        for node in map(_PARENT, execs):
+        parents = list(map(_PARENT, execs))
+        outside = compress(parents, map(not_, map(known.__contains__, map(id, parents))))  # in C
+        for node in outside:
             while node is not None and id(node) not in known:
                 r = node.request
                 if r is None:  # the empty state, or a snapshot node: its digest at its length

@@ -77,6 +77,8 @@ def print_result(r: RunResult, events: int) -> None:
     if r.verdict.unjudged:
         print(f"  note: {r.verdict.unjudged} repl{'y' if r.verdict.unjudged == 1 else 'ies'} could not be"
               " judged (states compacted beyond what the checker knew)")
+    for note in r.verdict.notes:
+        print(f"  note: {note}")
     if events and r.trace is not None:
         for line in event_lines(r.trace, limit=events):
             print("   " + line)

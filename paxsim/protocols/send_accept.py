@@ -31,6 +31,10 @@ executes its own slot).
 
 Crash-stop: a server that recovers starts empty (nothing is persisted); the
 stages before LeaderChange do not deal with recovery.
+
+After a crash with recovery: nothing is persisted. A recovered leader numbers
+requests from slot 1 again (conflicting accepts: forks); a recovered follower
+restarts empty and waits for slots it already had: forks or waits forever.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ class Client:
         self.last_send = 0.0
         self.retry_armed = False    # one retry timer per client, not one per request
         self.invoked = False        # the current request has gone out
+        self.sends: list[float] = []  # when the current request was sent (first send, resends)
 
     def start(self) -> None:
         self._schedule_next()
@@ -81,6 +82,7 @@ class Client:
             self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
         self.history.invocations.append(tuple_new(Invocation, (now, self.pid, request, pos)))  # Invocation(...)
         self.metrics.invoked(now)
+        self.sends = [now]
         self._transmit(request)
         if self.retry and not self.retry_armed:
             self.retry_armed = True
@@ -109,10 +111,15 @@ class Client:
             if self.trace is not None:
                 self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id, "retry": self.attempt})
             self._transmit(request)
+            self.sends.append(now)
             self.last_send = now
             due = now + self.retry
         self.retry_armed = True
         self.net.later(due - now, self._retry, None)
+
+    def tries_since(self, t: float) -> int:
+        """How many times the current request was sent after ``t``."""
+        return sum(1 for x in self.sends if x > t)
 
     def receive(self, src: ProcessId, msg: Message) -> None:
         if type(msg) is not ClientReply:

@@ -184,8 +184,13 @@ class Network:
         self.nodes: dict[ProcessId, Node] = {}
         self.links: dict[tuple[ProcessId, ProcessId], Link] = {}
         self.links_from: dict[ProcessId, dict[ProcessId, Link]] = {}  # src -> dst -> link
-        self.groups: Optional[dict[ProcessId, int]] = None  # partition: pid -> group
+        self.groups: Optional[dict[ProcessId, int]] = None  # partition: pid -> group (None: none active)
         self.group_list: tuple[tuple[ProcessId, ...], ...] = ()
+        # Active partitions, each with its own lifetime: handle -> (groups, pid -> group).
+        # A link is cut while any of them separates its ends.
+        self.partitions: dict[int, tuple[tuple[tuple[ProcessId, ...], ...], dict[ProcessId, int]]] = {}
+        self.next_partition = 0
+        self.last_targeted = 0.0  # when a targeted fault last hit a message
         self.on_send: list[Targeted] = []
         self.on_receive: list[Targeted] = []
         self.crash: Callable[[ProcessId], None] = lambda pid: None
@@ -215,19 +220,36 @@ class Network:
     def add_targeted(self, t: Targeted) -> None:
         (self.on_receive if t.action == "crash_after_receive" else self.on_send).append(t)
 
-    def partition(self, groups: tuple[tuple[ProcessId, ...], ...]) -> None:
+    def partition(self, groups: tuple[tuple[ProcessId, ...], ...]) -> int:
+        """Start a partition; it lasts until ``heal(handle)`` (its own end) or ``heal()``."""
+        handle = self.next_partition
+        self.next_partition += 1
+        self.partitions[handle] = (groups, {p: i for i, g in enumerate(groups) for p in g})
         self.group_list = groups
-        self.groups = {p: i for i, g in enumerate(groups) for p in g}
+        self.groups = self.partitions[handle][1]
         self.last_fault_time = self.env.now
         if self.trace is not None:
             self.trace.add(self.env.now, T.PARTITION, info={"groups": [list(g) for g in groups]})
+        return handle
 
-    def heal(self) -> None:
-        self.groups = None
-        self.group_list = ()
+    def heal(self, handle: Optional[int] = None) -> None:
+        """End partition ``handle`` (if still active), or every partition."""
+        if handle is not None and handle not in self.partitions:
+            return  # healed already
+        ended = self.partitions.pop(handle)[0] if handle is not None else None
+        if handle is None:
+            self.partitions.clear()
+        if self.partitions:
+            self.group_list, self.groups = self.partitions[max(self.partitions)]
+        else:
+            self.groups = None
+            self.group_list = ()
         self.last_fault_time = self.env.now
         if self.trace is not None:
-            self.trace.add(self.env.now, T.HEAL)
+            if self.partitions and ended is not None:  # others stay in force
+                self.trace.add(self.env.now, T.HEAL, info={"groups": [list(g) for g in ended]})
+            else:
+                self.trace.add(self.env.now, T.HEAL)
 
     @property
     def delivered(self) -> dict[str, int]:
@@ -248,12 +270,15 @@ class Network:
         return out
 
     def connected(self, a: ProcessId, b: ProcessId) -> bool:
-        g = self.groups
-        if g is None:
+        """Whether no active partition separates ``a`` from ``b``."""
+        if self.groups is None:
             return True
-        ga = g.get(a)
-        gb = g.get(b)
-        return ga is None or gb is None or ga == gb
+        for _groups, g in self.partitions.values():
+            ga = g.get(a)
+            gb = g.get(b)
+            if ga is not None and gb is not None and ga != gb:
+                return False
+        return True
 
     def position(self) -> int:
         """A position for a history record: the next trace index, or a counter when
@@ -285,6 +310,7 @@ class Network:
         if self.on_send:
             for t in self._hits(self.on_send, src, dst, msg):
                 if t.action == "drop":
+                    self.last_targeted = now
                     self._drop(now, src, dst, mid, msg, "targeted")
                     return
                 if t.action == "delay":

@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
                    help="skip the tables per stage (ratio, messages per request)")
     p.add_argument("--no-process", action="store_true",
                    help="skip timing whole `paxsim run --json` processes against `--stream`")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the exhaustive checker's speed (paxsim check, states/s against a bare search loop)")
     p.add_argument("--repeat", type=int, default=5, help="take the best of N runs (default %(default)s)")
     p.add_argument("--memory", metavar="N,N,...", default=None,
                    help="instead: peak memory (RSS) of one long run per total number of requests, each in a "
@@ -55,6 +57,10 @@ def main(args) -> int:
         r["stages"] = stage_costs()
     if not args.no_process:
         r["run_json_vs_stream"] = run_json_vs_stream(repeat=args.repeat)
+    if not args.no_check:
+        from ..explore.bench import check_speed
+
+        r["check"] = check_speed(repeat=min(args.repeat, 3))
     r["machine"]["load_after"] = machine()["load"]
     if args.json:
         print(json.dumps(r, sort_keys=True))
@@ -86,6 +92,11 @@ def main(args) -> int:
                   f"--json --stream {p['seconds']['stream']:.2f}")
             print(f"  --json / --stream {p['json_over_stream']:.2f} (rounds {sp['min']:.2f}-{sp['max']:.2f}; "
                   f"at most 1.2); --digest / --stream {p['digest_over_stream']:.2f}")
+        if "check" in r:
+            c = r["check"]
+            print(f"\npaxsim check, {c['workload']}: {c['states']:,} states")
+            print(f"  check {c['check_states_per_s']:>10,.0f} states/s   bare search loop "
+                  f"{c['bare_states_per_s']:>10,.0f} states/s   ratio {c['ratio']:.3f}")
         if "stages" in r:
             print("\nmessages per committed request, steady state (2 clients x 200 requests, no faults):")
             print(f"  {'stage':<28} {'n':>2} {'msgs/req':>9} {'+HB/req':>8}  by type")

@@ -64,6 +64,7 @@ class FuzzConfig:
     shrink_runs: int = 150      # runs hypothesis may spend shrinking after the first failure
     settle: Optional[float] = None   # None: 30 when looking for safety only, else the scenario default
     enabled: tuple = FAMILIES
+    guide: bool = False         # steer hypothesis with target() (leader changes, rounds, recoveries)
 
     def strategy(self):
         settle = self.settle
@@ -181,7 +182,8 @@ def run_chunk(cfg: FuzzConfig, seed: int, k: int, max_examples: int,
     failing: dict[str, tuple[str, str]] = {}
 
     @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
-              phases=(Phase.generate, Phase.target, Phase.shrink), suppress_health_check=list(HealthCheck),
+              phases=(Phase.generate, Phase.target, Phase.shrink) if cfg.guide else (Phase.generate, Phase.shrink),
+              suppress_health_check=list(HealthCheck),
               verbosity=Verbosity.quiet, report_multiple_bugs=False, print_blob=False)
     @hseed(chunk_seed(seed, k) if below is None else derive(seed, "smaller", below, k) % (2**32))
     @given(cfg.strategy())
@@ -191,7 +193,7 @@ def run_chunk(cfg: FuzzConfig, seed: int, k: int, max_examples: int,
         if known is None:
             if first and stats.runs - first_runs[0] >= cfg.shrink_runs:
                 return             # the shrink budget is spent: nothing new counts as failing
-            outcome, error, r = run_dict(d, stats, guide=True, trace=below is not None)
+            outcome, error, r = run_dict(d, stats, guide=cfg.guide, trace=below is not None)
             if not cfg.fails(outcome):
                 return
             if below is not None and (r is None or sum(run_counts(r).values()) >= below):

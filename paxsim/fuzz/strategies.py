@@ -83,13 +83,20 @@ delays are faults (slow links, targeted delays) and count in a schedule's size."
 KINDS: tuple[str, ...] = ("ACC", "LRN", "REPLY", "PROM", "PREP", "REQ", "HB")
 """Message kinds a targeted fault can match; see :mod:`paxsim.types`."""
 
-FAMILIES: tuple[str, ...] = ("loss", "drop", "delay", "crash", "crash_after", "partition", "isolate", "chaos")
+CORE: tuple[str, ...] = ("ACC", "PREP", "PROM", "LRN")
+"""The kinds that carry the agreement itself: palettes pick them three times as often."""
+
+FAMILIES: tuple[str, ...] = ("loss", "drop", "delay", "crash", "crash_after", "partition", "isolate", "chaos",
+                             "churn")
 """Fault families a palette switches on or off (one bit each): random loss (network
 and links), targeted drops, delays (targeted and slow links), timed crashes and
 recoveries, crashes triggered by a message (maybe recovering), timed partitions,
-isolations triggered by a message (leader churn), duplication and reordering."""
+isolations triggered by a message, duplication and reordering, and churn: chains
+of crashes and isolations of whoever sends (or handles) the nth agreement message,
+each undone after a while (forced leader changes, recoveries). Churn crashes only
+when a crash family is on too, and isolates only when a partition family is."""
 
-FAULT_FAMILIES = ("drop", "delay", "crash", "crash_after", "partition", "isolate")
+FAULT_FAMILIES = ("drop", "delay", "crash", "crash_after", "partition", "isolate", "churn")
 """The families that add entries to ``[[faults]]``."""
 
 
@@ -184,18 +191,19 @@ class Digits:
 class Palette:
     """What one schedule may use (swarm testing): families, rates, kinds, victims."""
 
-    __slots__ = ("families", "loss", "faults", "kinds", "victims", "duplicate")
+    __slots__ = ("families", "loss", "faults", "kinds", "victims", "duplicate", "all_kinds")
 
-    def __init__(self, families, loss, faults, kinds, victims, duplicate):
+    def __init__(self, families, loss, faults, kinds, victims, duplicate, all_kinds=()):
         self.families = families
         self.loss = loss
         self.faults = faults
         self.kinds = kinds
         self.victims = victims
         self.duplicate = duplicate
+        self.all_kinds = tuple(all_kinds)
 
 
-PALETTE_BYTES = 7
+PALETTE_BYTES = 10
 
 
 def read_palette(g: Digits, servers: Sequence[str], kinds: Sequence[str], max_faults: int,
@@ -204,10 +212,12 @@ def read_palette(g: Digits, servers: Sequence[str], kinds: Sequence[str], max_fa
     fams = tuple(f for f in fams if f in enabled and not (liveness and f == "loss"))
     loss = g.of(LOSS)
     faults = g.pick(max_faults + 1)
-    ks = g.mask(tuple(kinds)[:16])
+    core = tuple(k for k in CORE if k in kinds)
+    weighted = core * 3 + tuple(kinds)
+    ks = tuple(dict.fromkeys(g.of(weighted) for _ in range(1 + g.pick(3)))) if weighted else ()
     victims = g.mask(tuple(servers)[:8])
     dup = g.of(DUPLICATE)
-    return Palette(fams, loss, faults, ks, victims, dup)
+    return Palette(fams, loss, faults, ks, victims, dup, kinds)
 
 
 def read_match(g: Digits, kinds: Sequence[str], servers: Sequence[str], clients: Sequence[str],
@@ -282,6 +292,12 @@ def read_fault(g: Digits, family: str, pal: Palette, servers: Sequence[str], cli
         if liveness or g.chance(7, 8):
             f["for"] = g.of(LASTING)
         return [f]
+    if family == "churn":
+        actions = CHURN_ISOLATE * bool({"isolate", "partition"} & set(pal.families)) \
+            + CHURN_CRASH * bool({"crash", "crash_after"} & set(pal.families))
+        if not actions:
+            return []
+        return [read_churn_step(g, pal, servers, liveness, actions) for _ in range(2 + g.pick(2))]
     # a timed partition: a cut among the victims' cuts, clients on either side or both
     cuts = [c for c in splits(servers) if set(c[0]) <= set(pal.victims) or set(c[1]) <= set(pal.victims)]
     a, b = g.of(cuts or splits(servers) or [((servers[0],), ())])
@@ -294,6 +310,28 @@ def read_fault(g: Digits, family: str, pal: Palette, servers: Sequence[str], cli
     if liveness or g.chance(3):
         f["until"] = at + g.of(DURATIONS)
     return [f] if gb else []
+
+
+CHURN_ISOLATE = ("isolate_after_send", "isolate_after_receive")
+CHURN_CRASH = ("crash_after_send", "crash_after_receive")
+
+
+def read_churn_step(g: Digits, pal: Palette, servers: Sequence[str], liveness: bool,
+                    actions: Sequence[str] = CHURN_ISOLATE + CHURN_CRASH) -> dict:
+    """One link of a churn chain: whoever sends (or handles) the nth agreement message
+    of a kind (to or from a given server, maybe) crashes or is cut off right after,
+    and is back after a while."""
+    kinds = tuple(k for k in pal.kinds if k in CORE) or tuple(k for k in CORE if k in pal.all_kinds) \
+        or tuple(k for k in pal.kinds if k not in ("REQ", "REPLY")) or ("ACC",)
+    action = g.of(tuple(actions))
+    m: dict = {"type": g.of(kinds)}
+    other = "to" if action.endswith("send") else "from"
+    if g.chance(2):
+        m[other] = g.of(tuple(servers))
+    f: dict = {action: m, "nth": (1, 1, 2, 3)[g.pick(4)]}
+    if liveness or g.chance(7, 8):
+        f["for"] = g.of(LASTING)
+    return f
 
 
 def read_faults(g: Digits, pal: Palette, servers, clients, requests, liveness: bool) -> list[dict]:
@@ -377,6 +415,8 @@ def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
     minority = (len(servers) - 1) // 2
     crashing: list[str] = []
     for f in faults:
+        if "for" in f:
+            continue   # comes back by itself
         s = f.get("crash") or (f.get("crash_after_send") or {}).get("from") \
             or (f.get("crash_after_receive") or {}).get("to")
         if s is not None and s not in crashing:
@@ -419,6 +459,7 @@ def _one(family: str, servers: tuple, clients: tuple, requests: tuple, kinds: tu
          liveness: bool = False) -> st.SearchStrategy[list[dict]]:
     pal = _all(kinds)
     pal.victims = servers
+    pal.all_kinds = kinds
     return _blob(FAULT_BYTES).map(lambda b: read_fault(Digits(b), family, pal, servers, clients, requests, liveness))
 
 

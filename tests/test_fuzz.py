@@ -324,7 +324,7 @@ def test_workers_give_the_counterexample_of_one_worker(tmp_path):
     """Chunk k is seeded by (seed, k) alone and the lowest failing chunk wins: two
     workers answer what one does. (Chunks of 3 examples: the first chunks find
     nothing, so the answer comes from a later chunk.)"""
-    cfg = FuzzConfig("retrans_accept_fallback", servers=2, chunk=3)
+    cfg = FuzzConfig("wait_for_learn_majority", servers=3, chunk=4)
     one = search(cfg, seed=4, budget_examples=300, workers=1, improve=0)
     two = search(cfg, seed=4, budget_examples=300, workers=2, improve=0)
     assert one.found is not None and one.key > 0

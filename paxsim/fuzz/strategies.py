@@ -96,7 +96,7 @@ of crashes and isolations of whoever sends (or handles) the nth agreement messag
 each undone after a while (forced leader changes, recoveries). Churn crashes only
 when a crash family is on too, and isolates only when a partition family is."""
 
-FAULT_FAMILIES = ("drop", "delay", "crash", "crash_after", "partition", "isolate", "churn")
+FAULT_FAMILIES = ("drop", "delay", "crash", "crash_after", "partition", "isolate")
 """The families that add entries to ``[[faults]]``."""
 
 
@@ -292,12 +292,6 @@ def read_fault(g: Digits, family: str, pal: Palette, servers: Sequence[str], cli
         if liveness or g.chance(7, 8):
             f["for"] = g.of(LASTING)
         return [f]
-    if family == "churn":
-        actions = CHURN_ISOLATE * bool({"isolate", "partition"} & set(pal.families)) \
-            + CHURN_CRASH * bool({"crash", "crash_after"} & set(pal.families))
-        if not actions:
-            return []
-        return [read_churn_step(g, pal, servers, liveness, actions) for _ in range(2 + g.pick(2))]
     # a timed partition: a cut among the victims' cuts, clients on either side or both
     cuts = [c for c in splits(servers) if set(c[0]) <= set(pal.victims) or set(c[1]) <= set(pal.victims)]
     a, b = g.of(cuts or splits(servers) or [((servers[0],), ())])
@@ -312,32 +306,55 @@ def read_fault(g: Digits, family: str, pal: Palette, servers: Sequence[str], cli
     return [f] if gb else []
 
 
-CHURN_ISOLATE = ("isolate_after_send", "isolate_after_receive")
-CHURN_CRASH = ("crash_after_send", "crash_after_receive")
+CHURN: tuple[tuple[str, str], ...] = (
+    ("isolate_after_send", "ACC"),      # the leader is cut off right after it proposes
+    ("crash_after_send", "ACC"),        # the leader crashes right after it proposes
+    ("crash_after_receive", "ACC"),     # an acceptor crashes right after it accepts
+    ("isolate_after_receive", "ACC"),   # an acceptor is cut off right after it accepts
+    ("isolate_after_send", "PREP"),     # a candidate is cut off right after it asks for promises
+    ("isolate_after_receive", "PROM"),  # a new leader is cut off once promised
+    ("crash_after_send", "PROM"),       # an acceptor crashes right after it promises
+    ("crash_after_receive", "LRN"),     # a learner crashes right after it learns
+    ("isolate_after_receive", "LRN"),   # the leader is cut off once a learn comes back
+)
+"""The links of a churn chain: (action on whoever sends or handles it, message kind)."""
+
+CHURN_BYTES = 16
+
+ISOLATED_FOR: tuple[float, ...] = (20.0, 10.0, 30.0, 15.0)
+CRASHED_FOR: tuple[float, ...] = (5.0, 10.0, 20.0, 3.0)
 
 
-def read_churn_step(g: Digits, pal: Palette, servers: Sequence[str], liveness: bool,
-                    actions: Sequence[str] = CHURN_ISOLATE + CHURN_CRASH) -> dict:
-    """One link of a churn chain: whoever sends (or handles) the nth agreement message
-    of a kind (to or from a given server, maybe) crashes or is cut off right after,
-    and is back after a while."""
-    kinds = tuple(k for k in pal.kinds if k in CORE) or tuple(k for k in CORE if k in pal.all_kinds) \
-        or tuple(k for k in pal.kinds if k not in ("REQ", "REPLY")) or ("ACC",)
-    action = g.of(tuple(actions))
-    m: dict = {"type": g.of(kinds)}
-    other = "to" if action.endswith("send") else "from"
-    if g.chance(2):
-        m[other] = g.of(tuple(servers))
-    f: dict = {action: m, "nth": (1, 1, 2, 3)[g.pick(4)]}
-    if liveness or g.chance(7, 8):
-        f["for"] = g.of(LASTING)
-    return f
+def read_churn(g: Digits, pal: Palette, liveness: bool) -> list[dict]:
+    """A churn chain: two to four links (:data:`CHURN`), each triggered by the nth
+    agreement message any server sends or handles, each undone after a while. Only
+    links whose kind the protocol declares, whose action a family of the palette
+    allows (crashes: crash or crash_after; isolations: partition or isolate)."""
+    fams = set(pal.families)
+    ok_crash = bool({"crash", "crash_after"} & fams)
+    ok_isolate = bool({"isolate", "partition"} & fams)
+    links = tuple((a, k) for a, k in CHURN if k in pal.all_kinds
+                  and (ok_crash if a.startswith("crash") else ok_isolate))
+    out = []
+    if not links:
+        return out
+    for _ in range(2 + g.pick(3)):
+        action, kind = g.of(links)
+        f: dict = {action: {"type": kind}, "nth": (1, 1, 1, 2, 2, 3)[g.pick(6)]}
+        if action.startswith("isolate"):
+            f["for"] = g.of(ISOLATED_FOR)
+        elif liveness or g.chance(7, 8):
+            f["for"] = g.of(CRASHED_FOR)
+        out.append(f)
+    return out
 
 
 def read_faults(g: Digits, pal: Palette, servers, clients, requests, liveness: bool) -> list[dict]:
     fams = tuple(f for f in pal.families if f in FAULT_FAMILIES)
     out: list[dict] = []
-    start = g.i
+    start = g.i + CHURN_BYTES
+    if "churn" in pal.families:
+        out += read_churn(g, pal, liveness)
     for k in range(pal.faults if fams else 0):
         g.i = start + k * FAULT_BYTES
         out += read_fault(g, g.of(fams), pal, servers, clients, requests, liveness)
@@ -530,7 +547,7 @@ def fault_lists(servers: Sequence[str], clients: Sequence[str], requests: Sequen
         g = Digits(b)
         pal = read_palette(g, srv, ks, max_faults, liveness, en)
         return read_faults(g, pal, srv, cl, rq, liveness)
-    return _blob(PALETTE_BYTES + FAULT_BYTES * max_faults).map(read)
+    return _blob(PALETTE_BYTES + CHURN_BYTES + FAULT_BYTES * max_faults).map(read)
 
 
 class Layout:
@@ -542,7 +559,7 @@ class Layout:
         self.network = PALETTE_BYTES + 1
         self.clients = self.network + NETWORK_BYTES
         self.faults = self.clients + clients * (requests + 2)
-        self.size = self.faults + FAULT_BYTES * max_faults
+        self.size = self.faults + CHURN_BYTES + FAULT_BYTES * max_faults
 
 
 def decode_scenario(data: bytes, protocol: str, servers: int = 3, clients: int = 2, requests: int = 1,

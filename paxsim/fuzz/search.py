@@ -345,7 +345,7 @@ class SearchResult:
 
 def search(cfg: FuzzConfig, seed: int = 0, *, budget_examples: Optional[int] = None,
            budget_seconds: Optional[float] = None, workers: int = 1, improve: int = 3,
-           progress: Optional[Callable[[Progress], None]] = None) -> SearchResult:
+           progress: Optional[Callable[[Progress], None]] = None, minimize_runs: int = 400) -> SearchResult:
     """Search for a failing schedule within the budget (default: 60 seconds).
 
     Chunk k (of ``cfg.chunk`` examples) is seeded by (seed, k) alone; the search
@@ -356,7 +356,7 @@ def search(cfg: FuzzConfig, seed: int = 0, *, budget_examples: Optional[int] = N
     Once one is found and shrunk, up to ``improve`` more chunks look for a failing
     schedule of smaller honest size (:mod:`paxsim.fuzz.size`), each success lowering
     the bar: hypothesis shrinks by the shape of its choices, which does not always
-    agree with what a reader counts."""
+    agree with what a reader counts. ``minimize_runs`` caps each greedy pass."""
     if budget_examples is None and budget_seconds is None:
         budget_seconds = 60.0
     t0 = time.perf_counter()
@@ -453,7 +453,7 @@ def search(cfg: FuzzConfig, seed: int = 0, *, budget_examples: Optional[int] = N
         _o, _err, r = run_dict(e, trace=True)
         return sum(run_counts(r).values()) if r is not None else 0
 
-    found, extra = minimize(best.found, still_fails, size=size if outcome != ERROR else None)
+    found, extra = minimize(best.found, still_fails, max_runs=minimize_runs, size=size if outcome != ERROR else None)
     res.runs += extra
     n = size(found) if outcome != ERROR else 0
     for j in range(improve):
@@ -462,7 +462,7 @@ def search(cfg: FuzzConfig, seed: int = 0, *, budget_examples: Optional[int] = N
         r = run_chunk(cfg, seed, j, cfg.chunk, below=n)
         res.runs += r.runs
         if r.found is not None and r.outcome == outcome:
-            smaller, extra = minimize(r.found, still_fails, size=size)
+            smaller, extra = minimize(r.found, still_fails, max_runs=minimize_runs, size=size)
             res.runs += extra
             if size(smaller) < n:
                 found, n = smaller, size(smaller)

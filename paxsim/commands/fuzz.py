@@ -58,6 +58,9 @@ def add_parser(sub) -> None:
                         "(default %(default)s)")
     p.add_argument("--events", type=int, default=40, metavar="N",
                    help="show at most N events of the replay (default %(default)s)")
+    p.add_argument("--guide", action="store_true",
+                   help="steer hypothesis with target() towards more leader changes, rounds and recoveries "
+                        "(measured slower on the quality suite: off by default)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON summary object (protocol, seed, runs, seconds, runs_per_s, found, outcome, "
                         "counterexample, size, counts, coverage, generation_share) instead of the explanation")
@@ -167,7 +170,7 @@ def found_by(args, servers: int, budget_seconds: Optional[float]) -> str:
               else f"--budget-seconds {budget_seconds:g}")
     return (f"paxsim fuzz --protocol {args.protocol} --servers {servers} --clients {args.clients} "
             f"--requests {args.requests} --seed {args.seed} --max-faults {args.max_faults} --improve {args.improve} "
-            f"{budget}{' --liveness' if args.liveness else ''}")
+            f"{budget}{' --liveness' if args.liveness else ''}{' --guide' if args.guide else ''}")
 
 
 def summary(args, servers: int, res, path: Optional[str]) -> dict:
@@ -196,7 +199,7 @@ def main(args) -> int:
     from ..scenario import from_dict
 
     cfg = FuzzConfig(args.protocol, servers=servers, clients=args.clients, requests=args.requests,
-                     liveness=args.liveness, max_faults=args.max_faults)
+                     liveness=args.liveness, max_faults=args.max_faults, guide=args.guide)
     budget_seconds = args.budget_seconds
     if args.budget_examples is None and budget_seconds is None:
         budget_seconds = 60.0

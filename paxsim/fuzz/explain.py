@@ -58,7 +58,7 @@ def describe_fault(f: FaultSpec) -> str:
         return f"{_message(m, f.nth)} is lost"
     if f.kind == "delay":
         return f"{_message(m, f.nth)} is held back by {_num(f.by)}"
-    lasting = getattr(f, "lasting", None)
+    lasting = f.lasting
     if f.kind == "crash_after_send":
         who = m.get("from", "its sender")
         return f"{who} crashes right after sending {_message(m, f.nth)}" + _back(lasting, "recovers")

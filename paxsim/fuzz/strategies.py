@@ -169,7 +169,8 @@ class Digits:
         return self.data[i] if i < len(self.data) else 0
 
     def pick(self, n: int) -> int:
-        return self.byte() % n if n > 1 else (self.byte() and 0)
+        b = self.byte()
+        return b % n if n > 1 else 0
 
     def of(self, options: Sequence):
         return options[self.pick(len(options))]
@@ -515,11 +516,14 @@ def partitions(servers: Sequence[str], clients: Sequence[str] = (), liveness: bo
     return _one("partition", tuple(servers), tuple(clients), (), KINDS, liveness).filter(bool).map(lambda l: l[0])
 
 
-@lru_cache(maxsize=64)
 def networks(processes: Sequence[str], *, loss: bool = True, calm: bool = False) -> st.SearchStrategy[dict]:
     """The ``[network]`` table (``loss=False``: never lossy; ``calm``: no link slower
     than failure detection)."""
-    procs = tuple(processes)
+    return _networks(tuple(processes), loss, calm)
+
+
+@lru_cache(maxsize=64)
+def _networks(procs: tuple, loss: bool, calm: bool) -> st.SearchStrategy[dict]:
 
     def read(b: bytes) -> dict:
         g = Digits(b)
@@ -528,20 +532,28 @@ def networks(processes: Sequence[str], *, loss: bool = True, calm: bool = False)
     return _blob(PALETTE_BYTES + NETWORK_BYTES).map(read)
 
 
-@lru_cache(maxsize=64)
 def client_schedules(servers: Sequence[str], clients: int = 2, requests: int = 1,
                      resend: bool = False) -> st.SearchStrategy[list[dict]]:
     """``[[clients]]`` (``resend=True``: every client resends)."""
-    srv = tuple(servers)
-    return _blob(clients * (requests + 2)).map(lambda b: read_clients(Digits(b), srv, clients, requests, resend))
+    return _client_schedules(tuple(servers), clients, requests, resend)
 
 
 @lru_cache(maxsize=64)
+def _client_schedules(srv: tuple, clients: int, requests: int, resend: bool) -> st.SearchStrategy[list[dict]]:
+    return _blob(clients * (requests + 2)).map(lambda b: read_clients(Digits(b), srv, clients, requests, resend))
+
+
 def fault_lists(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
                 liveness: bool = False, max_faults: int = 5, kinds: Sequence[str] = KINDS,
                 enabled: Sequence[str] = FAMILIES) -> st.SearchStrategy[list[dict]]:
     """A fault schedule drawn from its own palette (see the module's docstring)."""
-    srv, cl, rq, ks, en = tuple(servers), tuple(clients), tuple(requests), tuple(kinds), tuple(enabled)
+    return _fault_lists(tuple(servers), tuple(clients), tuple(requests), liveness, max_faults, tuple(kinds),
+                        tuple(enabled))
+
+
+@lru_cache(maxsize=64)
+def _fault_lists(srv: tuple, cl: tuple, rq: tuple, liveness: bool, max_faults: int, ks: tuple,
+                 en: tuple) -> st.SearchStrategy[list[dict]]:
 
     def read(b: bytes) -> list[dict]:
         g = Digits(b)

@@ -60,10 +60,10 @@ def describe_fault(f: FaultSpec) -> str:
         return f"{_message(m, f.nth)} is held back by {_num(f.by)}"
     lasting = f.lasting
     if f.kind == "crash_after_send":
-        who = m.get("from", "its sender")
+        who = m.get("from", "whoever sends it")
         return f"{who} crashes right after sending {_message(m, f.nth)}" + _back(lasting, "recovers")
     if f.kind == "crash_after_receive":
-        who = m.get("to", "its receiver")
+        who = m.get("to", "whoever handles it")
         return f"{who} crashes right after handling {_message(m, f.nth)}" + _back(lasting, "recovers")
     if f.kind == "isolate_after_send":
         who = m.get("from", "whoever sends it")

@@ -237,6 +237,17 @@ def _candidates(d: dict):
             del n["links"]
         e["network"] = n
         yield e
+    for i, l in enumerate(links):                # a slow link that is less slow, a lossy one less lossy
+        lower = []
+        dl = l.get("delay")
+        if isinstance(dl, dict) and dl.get("dist") == "uniform" and dl["high"] - dl["low"] > 1.0:
+            lower.append({**l, "delay": {**dl, "high": dl["low"] + 1.0}})
+        elif isinstance(dl, (int, float)) and dl > 2.0:
+            lower.append({**l, "delay": 2.0})
+        if l.get("loss", 0.0) > 0.05:
+            lower.append({**l, "loss": 0.05})
+        for smaller in lower:
+            yield {**d, "network": {**net, "links": links[:i] + [smaller] + links[i + 1:]}}
     for key, plain in (("loss", 0.0), ("duplicate", 0.0), ("delay", 1.0), ("fifo", True)):
         if key in net and net[key] != plain:
             yield {**d, "network": {**net, key: plain}}

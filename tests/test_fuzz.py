@@ -213,6 +213,14 @@ def test_search_finds_nothing_in_a_safe_protocol():
     assert res.found is None and res.runs >= 60
 
 
+def test_liveness_search_lets_a_minority_stay_down():
+    """Under --liveness a minority may crash for good: LeaderOnly (only S1 serves)
+    is then STUCK although S2 and S3 are up."""
+    res = search(FuzzConfig("examples.leader_only:LeaderOnly", servers=3, liveness=True, shrink_runs=0), seed=1,
+                 budget_examples=600, improve=0, minimize_runs=20)
+    assert res.outcome == "STUCK" and res.counts["crashes"] >= 1 and res.counts["recoveries"] == 0
+
+
 def test_minimize_removes_what_is_not_needed():
     base = {"description": "x", "protocol": "uncoordinated", "servers": 2, "seed": 4,
             "network": {"delay": 1.0, "loss": 0.0, "duplicate": 0.3, "fifo": False,

@@ -272,14 +272,14 @@ def read_fault(g: Digits, family: str, pal: Palette, servers: Sequence[str], cli
         s = g.of(pal.victims)
         at = g.of(TIMES)
         out = [{"at": at, "crash": s}]
-        if liveness or g.chance(3):
+        if g.chance(3):
             out.append({"at": at + g.of(DURATIONS), "recover": s})
         return out
     if family == "crash_after":
         role = "to" if g.chance(1) else "from"
         kind = "crash_after_receive" if role == "to" else "crash_after_send"
         f = {kind: read_match(g, pal.kinds, servers, clients, requests, role=role), "nth": nth(g)}
-        if liveness or g.chance(3):
+        if g.chance(3):
             f["for"] = g.of(LASTING)
         return [f]
     if family == "isolate":
@@ -344,7 +344,7 @@ def read_churn(g: Digits, pal: Palette, liveness: bool) -> list[dict]:
         f: dict = {action: {"type": kind}, "nth": (1, 1, 1, 2, 2, 3)[g.pick(6)]}
         if action.startswith("isolate"):
             f["for"] = g.of(ISOLATED_FOR)
-        elif liveness or g.chance(7, 8):
+        elif g.chance(7, 8):
             f["for"] = g.of(CRASHED_FOR)
         out.append(f)
     return out
@@ -427,8 +427,9 @@ def read_clients(g: Digits, servers: Sequence[str], clients: int, requests: int,
 def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
     """Make a schedule's faults end: every partition heals, and only a minority of
     the servers (the first ones named in a crash) may stay down. Triggered crashes
-    that never recover (possibly late: the 4th heartbeat) are kept only for that
-    minority; every other server that crashes at a time recovers after the last
+    of a named server that never recover (possibly late: the 4th heartbeat) are
+    kept only for that minority, those of whoever sends or handles a message
+    recover; every other server that crashes at a time recovers after the last
     timed fault."""
     minority = (len(servers) - 1) // 2
     crashing: list[str] = []
@@ -447,6 +448,8 @@ def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
         triggered = (f.get("crash_after_send") or {}).get("from") or (f.get("crash_after_receive") or {}).get("to")
         if triggered is not None and triggered not in may_stay_down and "for" not in f:
             continue
+        if triggered is None and ("crash_after_send" in f or "crash_after_receive" in f) and "for" not in f:
+            f["for"] = LASTING[0]   # whoever it is comes back
         if ("isolate_after_send" in f or "isolate_after_receive" in f) and "for" not in f:
             f["for"] = LASTING[0]
         if "partition" in f and "until" not in f:

@@ -209,6 +209,9 @@ PALETTE_BYTES = 10
 
 def read_palette(g: Digits, servers: Sequence[str], kinds: Sequence[str], max_faults: int,
                  liveness: bool, enabled: Sequence[str] = FAMILIES) -> Palette:
+    """A schedule's palette: the families on (among ``enabled``), the loss rate, how
+    many faults, one to three message kinds (agreement kinds weighted), the victim
+    servers and the duplication rate."""
     fams = g.mask(FAMILIES, at_least=0)
     fams = tuple(f for f in fams if f in enabled and not (liveness and f == "loss"))
     loss = g.of(LOSS)
@@ -508,8 +511,8 @@ def isolations(servers, clients=(), kinds=KINDS) -> st.SearchStrategy[dict]:
 
 
 def crashes(servers: Sequence[str], liveness: bool = False) -> st.SearchStrategy[list[dict]]:
-    """A crash at a grid time, maybe followed by a recovery (always, under ``liveness``):
-    a list of one or two faults."""
+    """A crash at a grid time, usually followed by a recovery: a list of one or two
+    faults (under ``liveness``, :func:`end_faults` makes a whole schedule's crashes end)."""
     return _one("crash", tuple(servers), (), (), KINDS, liveness)
 
 

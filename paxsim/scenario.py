@@ -120,7 +120,7 @@ class ClientSpec:
 @dataclass(frozen=True)
 class FaultSpec:
     """One fault. ``kind``: crash, recover, partition, heal, drop, delay,
-    crash_after_send, crash_after_receive."""
+    crash_after_send, crash_after_receive, isolate_after_send, isolate_after_receive."""
 
     kind: str
     at: Optional[float] = None
@@ -130,6 +130,7 @@ class FaultSpec:
     match: Optional[dict] = None                    # targeted: type/from/to/request
     nth: int = 1
     by: float = 0.0
+    lasting: Optional[float] = None                 # triggered crash / isolation: undone after this long
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,8 @@ class Scenario:
                 e = {f.kind: dict(f.match or {}), "nth": f.nth}
                 if f.kind == "delay":
                     e["by"] = f.by
+                if f.lasting is not None:
+                    e["for"] = f.lasting
             faults.append(e)
         if faults:
             d["faults"] = faults
@@ -345,7 +348,8 @@ class _V:
 
 TOP_KEYS = ("name", "description", "figure", "protocol", "servers", "seed", "expected", "until", "settle",
             "params", "network", "clients", "faults", "schedule")
-TARGETED = ("drop", "delay", "crash_after_send", "crash_after_receive")
+TARGETED = ("drop", "delay", "crash_after_send", "crash_after_receive", "isolate_after_send",
+            "isolate_after_receive")
 
 
 def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None) -> Scenario:
@@ -493,15 +497,16 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     faults = []
     for i, f in enumerate(raw_faults):
         path = f"faults[{i}]"
-        v.table(f, path, ("at", "crash", "recover", "partition", "until", "heal") + TARGETED + ("nth", "by"))
+        v.table(f, path, ("at", "crash", "recover", "partition", "until", "heal") + TARGETED + ("nth", "by", "for"))
         kinds = [k for k in ("crash", "recover", "partition", "heal") + TARGETED if k in f]
         if len(kinds) != 1:
             raise v.err(path, "must name exactly one fault: crash, recover, partition, heal, drop, delay, "
-                              f"crash_after_send or crash_after_receive (got {', '.join(kinds) or 'none'})")
+                              "crash_after_send, crash_after_receive, isolate_after_send or isolate_after_receive "
+                              f"(got {', '.join(kinds) or 'none'})")
         kind = kinds[0]
         if kind in ("crash", "recover", "partition", "heal"):
             at = v.number(f, "at", f"{path}.at", required=True)
-            for k in ("nth", "by"):
+            for k in ("nth", "by", "for"):
                 if k in f:
                     raise v.err(f"{path}.{k}", f"only applies to targeted faults, not {kind}")
             if kind in ("crash", "recover"):
@@ -549,7 +554,10 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
             by = v.number(f, "by", f"{path}.by", 0.0)
             if "by" in f and kind != "delay":
                 raise v.err(f"{path}.by", "only applies to a delay fault")
-            faults.append(FaultSpec(kind, match=match, nth=nth, by=by))
+            lasting = v.number(f, "for", f"{path}.for")
+            if lasting is not None and kind in ("drop", "delay"):
+                raise v.err(f"{path}.for", f"only applies to a triggered crash or isolation, not {kind}")
+            faults.append(FaultSpec(kind, match=match, nth=nth, by=by, lasting=lasting))
 
     schedule: tuple[Step, ...] = ()
     if "schedule" in data:

@@ -2,8 +2,8 @@
 must catch every deliberately wrong variant of Paxos in tests/mutants/. A fuzzer
 that cannot find planted bugs proves nothing when it finds none in Paxos.
 
-Seeds and example budgets are fixed, so the test is deterministic; the kill rate
-within the default 60 s budget is reported in README.md (see "Fuzzing").
+One seed and one examples budget for all, so the test is deterministic; the
+newer, deeper suite is tests/quality/.
 """
 
 from __future__ import annotations
@@ -14,18 +14,8 @@ from paxsim.fuzz.search import FuzzConfig, outcome_of, search
 from paxsim.protocols import load_protocol
 from tests.mutants.paxos_mutants import MUTANTS
 
-# class name -> (servers, seed, examples budget): seeds that find the bug early,
-# so the test stays fast; `paxsim fuzz` with its default 60 s budget kills all of
-# them from seed 1 (README.md, "Fuzzing").
-BUDGETS = {
-    "PromiseQuorumF": (3, 1, 200),
-    "LearnQuorumF": (3, 7, 100),
-    "IgnorePromisedValues": (3, 7, 300),
-    "LowestRoundValue": (3, 0, 300),
-    "AcceptLowerRound": (3, 7, 100),
-    "ForgetAfterCrash": (3, 1, 300),  # seed re-picked: fuzzed partitions now end explicitly (#12)
-    "PromiseLowerRound": (3, 1, 300),
-}
+MUTANT_NAMES = [m.__name__ for m in MUTANTS]
+BUDGET = 1500   # examples, 3 servers, seed 1 for every mutant: the search stops at the first failure
 
 
 def test_there_are_at_least_six_mutants_each_a_small_override_of_paxos():
@@ -37,17 +27,14 @@ def test_there_are_at_least_six_mutants_each_a_small_override_of_paxos():
         assert load_protocol(f"tests.mutants.paxos_mutants:{m.__name__}") is m
 
 
-@pytest.mark.parametrize("name", sorted(BUDGETS))
+@pytest.mark.parametrize("name", MUTANT_NAMES)
 def test_fuzzer_kills_the_mutant(name):
-    servers, seed, budget = BUDGETS[name]
     protocol = f"tests.mutants.paxos_mutants:{name}"
-    res = search(FuzzConfig(protocol, servers=servers, shrink_runs=50), seed=seed, budget_examples=budget, improve=0)
-    assert res.found is not None, f"{name} survived {budget} examples"
+    res = search(FuzzConfig(protocol, servers=3, shrink_runs=0), seed=1, budget_examples=BUDGET, improve=0,
+                 minimize_runs=0)
+    assert res.found is not None, f"{name} survived {BUDGET} examples"
     assert res.outcome == "UNSAFE"
     assert outcome_of(res.found)[0] == "UNSAFE"
     # and Paxos itself survives the very schedule that kills the mutant
     assert outcome_of({**res.found, "protocol": "paxos"})[0] != "UNSAFE"
 
-
-def test_every_mutant_has_a_budget():
-    assert sorted(BUDGETS) == sorted(m.__name__ for m in MUTANTS)

@@ -58,16 +58,20 @@ def add_parser(sub) -> None:
                         "(default %(default)s)")
     p.add_argument("--events", type=int, default=40, metavar="N",
                    help="show at most N events of the replay (default %(default)s)")
+    p.add_argument("--guide", action="store_true",
+                   help="steer hypothesis with target() towards more leader changes, rounds and recoveries "
+                        "(measured slower on the quality suite: off by default)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON summary object (protocol, seed, runs, seconds, runs_per_s, found, outcome, "
+                        "counterexample, size, counts, coverage, generation_share) instead of the explanation")
     p.add_argument("--bench", action="store_true",
-                   help="benchmark: fuzz every broken stage, print examples per second and time to first "
-                        "counterexample (budget per stage: --budget-seconds, default 60)")
+                   help="benchmark: fuzz paxos (3 and 5 servers) and every broken stage, print runs per second, "
+                        "the share of time spent generating examples, and the time to the first counterexample "
+                        "(budget per stage: --budget-seconds, default 60)")
     from ..overrides import add_param_option
 
     add_param_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON summary object on stdout (found, outcome, counterexample file, runs, "
-                        "seconds ...); the usual report goes to stderr")
     p.set_defaults(func=main)
 
 
@@ -163,20 +167,46 @@ class Reporter:
 
 # ---------------------------------------------------------------------- main ---
 
+def found_by(args, servers: int, budget_seconds: Optional[float]) -> str:
+    """The command that finds this counterexample again: every flag that matters."""
+    budget = (f"--budget-examples {args.budget_examples}" if args.budget_examples is not None
+              else f"--budget-seconds {budget_seconds:g}")
+    return (f"paxsim fuzz --protocol {args.protocol} --servers {servers} --clients {args.clients} "
+            f"--requests {args.requests} --seed {args.seed} --max-faults {args.max_faults} --improve {args.improve} "
+            f"{budget}{' --liveness' if args.liveness else ''}{' --guide' if args.guide else ''}"
+            f"{''.join(f' --param {x}' for x in args.param or ())}")
+
+
+def summary(args, servers: int, res, path: Optional[str]) -> dict:
+    """The ``--json`` object."""
+    return {
+        "protocol": args.protocol, "servers": servers, "seed": args.seed, "liveness": args.liveness,
+        "runs": res.runs, "examples": res.examples, "seconds": round(res.seconds, 3),
+        "runs_per_s": round(res.runs_per_second, 1), "generation_share": round(res.generation_share, 3),
+        "found": res.found is not None, "outcome": res.outcome,
+        "time_to_first": None if res.time_to_first is None else round(res.time_to_first, 3),
+        "counterexample": path,
+        "size": None if res.counts is None else sum(res.counts.values()),
+        "counts": res.counts,
+        "coverage": {"runs": res.stats.runs, **res.stats.coverage},
+        "params": dict(res.config.params),
+    }
+
+
 def main(args) -> int:
     if getattr(args, "json", False) and not hasattr(args, "summary"):
         return json_main(args)
     proto, servers = check_args(args)
     if args.bench:
         return bench(args)
+
     from ..fuzz.explain import explain
     from ..fuzz.search import ERROR, FuzzConfig, replay, search
-    from ..fuzz.strategies import schedule_counts
     from ..overrides import parse_params
     from ..scenario import from_dict
 
     cfg = FuzzConfig(args.protocol, servers=servers, clients=args.clients, requests=args.requests,
-                     liveness=args.liveness, max_faults=args.max_faults,
+                     liveness=args.liveness, max_faults=args.max_faults, guide=args.guide,
                      params=tuple(sorted(parse_params(args.param).items())))
     budget_seconds = args.budget_seconds
     if args.budget_examples is None and budget_seconds is None:
@@ -197,18 +227,18 @@ def main(args) -> int:
         if reporter is not None:
             reporter.close()
     if res.found is None:
+        if hasattr(args, "summary"):
+            args.summary.update(summary(args, servers, res, None))
         print(f"nothing found: {res.examples} examples, {res.runs} runs in {res.seconds:.1f} s "
               f"({res.runs_per_second:.0f} runs/s)")
-        if hasattr(args, "summary"):
-            args.summary.update(summary(res))
+        print(coverage_line(res))
         return 0
 
     path = out_path(args.out, args.protocol, servers, args.seed, args.liveness)
     sc = from_dict(res.found, source=path, name=os.path.splitext(os.path.basename(path))[0])
     text = sc.to_toml()
-    header = (f"# Found by: paxsim fuzz --protocol {args.protocol} --servers {servers} --clients {args.clients} "
-              f"--requests {args.requests} --seed {args.seed}{' --liveness' if args.liveness else ''}"
-              f"{''.join(f' --param {x}' for x in args.param or ())}\n"
+    header = (f"# Found by: {found_by(args, servers, budget_seconds)}"
+              f"{f' (also with --workers {args.workers})' if args.workers > 1 else ''}\n"
               f"# Replay: paxsim run {path}\n")
     text = header + text
     # the file must replay to the same outcome: check before writing it
@@ -240,14 +270,19 @@ def main(args) -> int:
         from ..diagram.html import write_view
 
         write_view(r, os.path.splitext(path)[0] + ".html", title=f"{sc.name}: found by paxsim fuzz")
-    counts = schedule_counts(sc)
+    if hasattr(args, "summary"):
+        args.summary.update(summary(args, servers, res, path))
     print(f"FOUND {res.outcome} after {res.runs} runs in {res.seconds:.1f} s"
           + (f" (first failure after {res.time_to_first:.1f} s)" if res.time_to_first is not None else ""))
-    print(f"wrote {path}: schedule size {sum(counts.values())} ({counts['lost']} lost, {counts['crashes']} crashed, "
-          f"{counts['partitions']} partitions)")
+    counts = res.counts
+    if counts is not None:
+        print(f"wrote {path}: size {sum(counts.values())} ({size_words(counts)})")
+    else:
+        print(f"wrote {path}")
     print(f"replay it: paxsim run {path}    draw it: paxsim run {path} --svg {os.path.splitext(path)[0]}.svg")
     if r is not None:
         print(f"step through it in a browser: {os.path.splitext(path)[0]}.html")
+    print(coverage_line(res))
     print()
     if r is None:
         print(f"{args.protocol} raised an exception on this schedule: {err}")
@@ -258,21 +293,32 @@ def main(args) -> int:
     else:
         for line in explain(r, events=args.events):
             print(line)
-    if hasattr(args, "summary"):
-        args.summary.update(summary(res, path))
     return 1
 
 
+def size_words(counts: dict) -> str:
+    return ", ".join(f"{v} {k}" for k, v in counts.items())
+
+
+def coverage_line(res) -> str:
+    cov = res.stats.coverage
+    runs = res.stats.runs or 1
+    return (f"coverage of {res.stats.runs} runs: "
+            + ", ".join(f"{k} {v} ({100 * v / runs:.0f}%)" for k, v in cov.items()))
+
+
 def bench(args) -> int:
-    """Examples per second and time to first counterexample, per broken stage."""
+    """Runs per second, generation share and time to first counterexample: paxos
+    (nothing to find, 3 and 5 servers), then every broken stage."""
     from ..fuzz.search import FuzzConfig, search
-    from ..fuzz.strategies import schedule_size
     from ..protocols import UnknownProtocol, load_protocol
 
     budget = args.budget_seconds or 60.0
-    print(f"fuzz benchmark: seed {args.seed}, budget {budget:g} s per stage, {args.workers} worker(s)")
-    print(f"{'stage':<30} {'n':>2} {'mode':<8} {'runs/s':>7} {'first found':>12} {'outcome':>8} {'size':>5}")
-    for name, n, live in BENCH_STAGES + (("paxos", 3, False),):
+    print(f"fuzz benchmark: seed {args.seed}, budget {budget:g} s per stage (paxos: at most 20 s), "
+          f"{args.workers} worker(s)")
+    print(f"{'stage':<30} {'n':>2} {'mode':<8} {'runs/s':>7} {'gen.':>5} {'first found':>12} {'outcome':>8} "
+          f"{'size':>5}")
+    for name, n, live in (("paxos", 3, False), ("paxos", 5, False)) + BENCH_STAGES:
         try:
             load_protocol(name)
         except UnknownProtocol:
@@ -283,9 +329,10 @@ def bench(args) -> int:
         b = budget if name != "paxos" else min(budget, 20.0)
         r = search(cfg, args.seed, budget_seconds=b, workers=args.workers, improve=0)
         first = f"{r.time_to_first:.2f} s" if r.time_to_first is not None else "-"
-        size = str(schedule_size(r.found)) if r.found else "-"
-        print(f"{name:<30} {n:>2} {'liveness' if live else 'safety':<8} {r.runs_per_second:>7.0f} {first:>12} "
-              f"{r.outcome or 'none':>8} {size:>5}", flush=True)
+        size = str(sum(r.counts.values())) if r.counts else "-"
+        rate = r.stats.runs / r.search_seconds if r.search_seconds > 0 else 0.0   # the search, not the shrinking
+        print(f"{name:<30} {n:>2} {'liveness' if live else 'safety':<8} {rate:>7.0f} "
+              f"{r.generation_share:>5.0%} {first:>12} {r.outcome or 'none':>8} {size:>5}", flush=True)
     return 0
 
 
@@ -300,11 +347,3 @@ def json_main(args) -> int:
         rc = main(args)
     print(json.dumps({**args.summary, "exit_code": rc}, sort_keys=True), file=out)
     return rc
-
-
-def summary(res, path: Optional[str] = None) -> dict:
-    """A search result as JSON (see ``--json``)."""
-    return {"protocol": res.config.protocol, "servers": res.config.servers, "params": dict(res.config.params),
-            "liveness": res.config.liveness, "seed": res.seed, "found": res.found is not None,
-            "outcome": res.outcome, "counterexample": path, "examples": res.examples, "runs": res.runs,
-            "seconds": round(res.seconds, 3), "time_to_first": res.time_to_first}

@@ -48,18 +48,31 @@ def _message(match: dict[str, Any], nth: int) -> str:
     return " ".join(parts)
 
 
+def _back(lasting, verb: str) -> str:
+    return f", and {verb} {_num(lasting)} later" if lasting is not None else ""
+
+
 def describe_fault(f: FaultSpec) -> str:
     m = f.match or {}
     if f.kind == "drop":
         return f"{_message(m, f.nth)} is lost"
     if f.kind == "delay":
         return f"{_message(m, f.nth)} is held back by {_num(f.by)}"
+    lasting = f.lasting
     if f.kind == "crash_after_send":
-        who = m.get("from", "its sender")
-        return f"{who} crashes right after sending {_message(m, f.nth)}"
+        who = m.get("from", "whoever sends it")
+        return f"{who} crashes right after sending {_message(m, f.nth)}" + _back(lasting, "recovers")
     if f.kind == "crash_after_receive":
-        who = m.get("to", "its receiver")
-        return f"{who} crashes right after handling {_message(m, f.nth)}"
+        who = m.get("to", "whoever handles it")
+        return f"{who} crashes right after handling {_message(m, f.nth)}" + _back(lasting, "recovers")
+    if f.kind == "isolate_after_send":
+        who = m.get("from", "whoever sends it")
+        return (f"{who} is cut off from the other servers right after sending {_message(m, f.nth)}"
+                + _back(lasting, "is reconnected"))
+    if f.kind == "isolate_after_receive":
+        who = m.get("to", "whoever handles it")
+        return (f"{who} is cut off from the other servers right after handling {_message(m, f.nth)}"
+                + _back(lasting, "is reconnected"))
     if f.kind == "crash":
         return f"{f.target} crashes at t={_num(f.at)}"
     if f.kind == "recover":

@@ -3,9 +3,7 @@
 Every strategy here draws plain data in the scenario schema that
 :func:`paxsim.scenario.from_dict` validates (the same as the TOML files), so a
 drawn value can be run with ``run_scenario(scenario_from_dict(d))`` and written
-back with ``Scenario.to_toml()``. They are small pieces combined with
-``st.builds`` / ``st.fixed_dictionaries`` / ``@st.composite``; use the pieces in
-your own tests or the whole :func:`scenarios`::
+back with ``Scenario.to_toml()``::
 
     from hypothesis import given, settings
     from paxsim import run_scenario, scenario_from_dict
@@ -16,20 +14,33 @@ your own tests or the whole :func:`scenarios`::
     def test_paxos_is_safe(d):
         assert run_scenario(scenario_from_dict(d), record_trace=False).outcome != "UNSAFE"
 
-Values are drawn from small grids (times, delays, durations) rather than from all
-floats: distinct failures need distinct orderings of events, not distinct
-decimals, and a grid makes shrunk counterexamples read like the tutorial's
-figures (``t=2``, ``delay 3``). Everything shrinks towards "no fault": empty
-fault lists, no loss, the first element of each grid.
+How it is cheap. Hypothesis spends its time per *choice*, so a whole schedule is
+one choice: a fixed-size byte string that a decoder reads one byte per decision
+(:class:`Digits`: ``byte % options``). Every strategy is built once per
+configuration (cached) and is ``st.binary(...).map(decoder)``. Byte 0 is always the
+simplest option (no fault, the first grid value), so hypothesis's shrinking (bytes
+towards zero) shrinks towards "nothing goes wrong"; :func:`paxsim.fuzz.search.minimize`
+then removes what is not needed, one fault at a time.
 
-:func:`fault_lists` draws each schedule's own palette first (swarm testing: which
-fault kinds, message kinds and victim servers it uses), so faults come correlated,
-and :func:`isolations` draws leader churn (servers cut off one after another).
+Swarm testing (Groce et al. 2012; TigerBeetle's VOPR). Each schedule first reads
+its *palette*: which fault families are on (random loss, targeted drops, delays,
+timed crashes, crashes triggered by a message, partitions, isolations, duplication
+and reordering), at what rate (loss rate, number of faults), which message kinds
+and which servers faults aim at. Its faults come from the palette only, so rare
+combinations (three crashes of the same server with recoveries, only PROM losses)
+are common in some runs.
+
+Protocol-aware faults. Faults are triggered by the protocol's own messages, of the
+kinds it declares (:func:`message_kinds`, also for a ``module:Class`` protocol):
+"S2 crashes right after sending the 1st PROM and recovers 5 later", "whoever sends
+the 2nd PREP (the second candidate) is cut off right after, for 20" (a forced
+leader change), "the sender of the 3rd ACC (whoever leads then) is cut off".
+Chained, they force the second and third leader changes deep bugs need.
 
 With ``liveness=True`` the faults *end*: partitions heal, crashed servers beyond
-a minority recover, no probabilistic loss, clients resend. A request left
-unanswered after such a schedule is a liveness failure of the protocol (STUCK),
-not of the schedule.
+a minority recover, no random loss, clients resend. A request left unanswered
+after such a schedule is a liveness failure of the protocol (STUCK), not of the
+schedule.
 """
 
 from __future__ import annotations
@@ -42,10 +53,10 @@ from hypothesis import strategies as st
 
 # ------------------------------------------------------------------ the grids ---
 
-TIMES: tuple[float, ...] = (0.0, 1.0, 0.5, 2.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0)
-"""When faults happen (first elements are what shrinking goes to)."""
+TIMES: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 0.5, 1.5, 2.5, 4.0, 7.0, 10.0, 15.0, 20.0, 30.0)
+"""When timed faults happen (first elements are what shrinking goes to)."""
 
-GAPS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
+GAPS: tuple[float, ...] = (0.0, 1.0, 0.5, 2.0, 3.0, 5.0, 10.0, 20.0)
 """Time between a client's scheduled requests (and before its first one)."""
 
 LINK_DELAYS: tuple[float, ...] = (3.0, 0.5, 2.0, 5.0, 10.0, 20.0)
@@ -55,15 +66,38 @@ EXTRA_DELAYS: tuple[float, ...] = (2.0, 5.0, 1.0, 10.0, 30.0)
 """How much a targeted ``delay`` fault holds a message back."""
 
 DURATIONS: tuple[float, ...] = (10.0, 5.0, 20.0, 40.0, 80.0)
-"""How long a partition lasts, or a crashed server stays down."""
+"""How long a timed partition lasts, or a crashed server stays down."""
 
-LOSS: tuple[float, ...] = (0.0, 0.1, 0.3, 0.05, 0.5)
-NETWORK_LOSS: tuple[float, ...] = (0.0, 0.0, 0.0, 0.1, 0.3, 0.05)
-"""A lossy network is drawn one time in two: most failures need a few chosen losses."""
-DUPLICATE: tuple[float, ...] = (0.0, 0.1, 0.3)
+LASTING: tuple[float, ...] = (10.0, 20.0, 5.0, 30.0, 15.0, 40.0)
+"""How long after a triggered crash the server recovers, or an isolated one is back."""
+
+LOSS: tuple[float, ...] = (0.1, 0.3, 0.05, 0.5)
+"""Loss rates of a lossy network or link (the palette picks one per schedule)."""
+
+DUPLICATE: tuple[float, ...] = (0.1, 0.3)
+
+JITTER: tuple[tuple[float, float], ...] = ((0.5, 1.5), (0.9, 1.1), (0.2, 1.8))
+"""A network's nominal delay: constant 1, or uniform in one of these ranges. Longer
+delays are faults (slow links, targeted delays) and count in a schedule's size."""
 
 KINDS: tuple[str, ...] = ("ACC", "LRN", "REPLY", "PROM", "PREP", "REQ", "HB")
 """Message kinds a targeted fault can match; see :mod:`paxsim.types`."""
+
+CORE: tuple[str, ...] = ("ACC", "PREP", "PROM", "LRN")
+"""The kinds that carry the agreement itself: palettes pick them three times as often."""
+
+FAMILIES: tuple[str, ...] = ("loss", "drop", "delay", "crash", "crash_after", "partition", "isolate", "chaos",
+                             "churn")
+"""Fault families a palette switches on or off (one bit each): random loss (network
+and links), targeted drops, delays (targeted and slow links), timed crashes and
+recoveries, crashes triggered by a message (maybe recovering), timed partitions,
+isolations triggered by a message, duplication and reordering, and churn: chains
+of crashes and isolations of whoever sends (or handles) the nth agreement message,
+each undone after a while (forced leader changes, recoveries). Churn crashes only
+when a crash family is on too, and isolates only when a partition family is."""
+
+FAULT_FAMILIES = ("drop", "delay", "crash", "crash_after", "partition", "isolate")
+"""The families that add entries to ``[[faults]]``."""
 
 
 @lru_cache(maxsize=64)
@@ -104,102 +138,6 @@ def request_ids(clients: int, requests: int) -> tuple[str, ...]:
     return tuple(f"m{j * clients + i + 1}" for j in range(requests) for i in range(clients))
 
 
-def times(grid: Sequence[float] = TIMES) -> st.SearchStrategy[float]:
-    return st.sampled_from(tuple(grid))
-
-
-# ---------------------------------------------------------- targeted faults ---
-
-@st.composite
-def message_matches(draw, servers: Sequence[str], clients: Sequence[str],
-                    requests: Sequence[str] = (), kinds: Sequence[str] = KINDS,
-                    src: Optional[Sequence[str]] = None, dst: Optional[Sequence[str]] = None) -> dict:
-    """A message pattern ``{type, from?, to?, request?}`` that can match something:
-    requests go from clients to servers, replies from servers to clients, every
-    other kind between servers. ``src`` / ``dst`` restrict the ends (and make them
-    required)."""
-    kind = draw(st.sampled_from(tuple(kinds)))
-    senders = tuple(clients) if kind == "REQ" else tuple(servers)
-    receivers = tuple(clients) if kind == "REPLY" else tuple(servers)
-    match: dict = {"type": kind}
-    if src is not None:
-        options = tuple(p for p in senders if p in src)
-        if options:
-            match["from"] = draw(st.sampled_from(options))
-    elif senders and draw(st.booleans()):
-        match["from"] = draw(st.sampled_from(senders))
-    if dst is not None:
-        options = tuple(p for p in receivers if p in dst and p != match.get("from"))
-        if options:
-            match["to"] = draw(st.sampled_from(options))
-    elif draw(st.booleans()):
-        options = tuple(p for p in receivers if p != match.get("from"))
-        if options:
-            match["to"] = draw(st.sampled_from(options))
-    if requests and kind not in ("HB", "PREP", "PROM") and draw(st.booleans()):
-        match["request"] = draw(st.sampled_from(tuple(requests)))
-    return match
-
-
-def nths(top: int = 4) -> st.SearchStrategy[int]:
-    return st.integers(min_value=1, max_value=top)
-
-
-def drops(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
-    """Lose the nth message matching a pattern: ``{drop = {type="ACC", from="S1"}, nth = 1}``."""
-    return st.builds(lambda m, n: {"drop": m, "nth": n},
-                     message_matches(servers, clients, requests, kinds), nths())
-
-
-def delays(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
-    """Hold back the nth matching message: ``{delay = {...}, nth = 1, by = 5.0}``."""
-    return st.builds(lambda m, n, b: {"delay": m, "nth": n, "by": b},
-                     message_matches(servers, clients, requests, kinds), nths(), st.sampled_from(EXTRA_DELAYS))
-
-
-def crashes_after_send(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
-    """A server crashes right after sending the nth matching message (e.g. a REPLY);
-    the rest of that step (its other sends) never happens."""
-    return st.builds(lambda m, n: {"crash_after_send": m, "nth": n},
-                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REQ") or ("REPLY",),
-                                     src=servers), nths())
-
-
-def crashes_after_receive(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
-    """A server crashes right after handling the nth matching message (e.g. an ACC)."""
-    return st.builds(lambda m, n: {"crash_after_receive": m, "nth": n},
-                     message_matches(servers, clients, requests, tuple(k for k in kinds if k != "REPLY") or ("ACC",),
-                                     dst=servers), nths())
-
-
-@st.composite
-def with_recovery(draw, fault: st.SearchStrategy[dict]) -> list[dict]:
-    """A crash triggered by a message, maybe followed by the server's recovery at a
-    grid time (a no-op if it has not crashed by then): a list of one or two faults."""
-    f = draw(fault)
-    out = [f]
-    m = f.get("crash_after_send") or f.get("crash_after_receive") or {}
-    who = m.get("from") if "crash_after_send" in f else m.get("to")
-    if who is not None and draw(st.booleans()):
-        out.append({"at": draw(st.sampled_from((10.0, 5.0, 15.0, 20.0, 30.0))), "recover": who})
-    return out
-
-
-# -------------------------------------------------------------- timed faults ---
-
-@st.composite
-def crashes(draw, servers: Sequence[str], recover: Optional[bool] = None) -> list[dict]:
-    """A crash at a grid time, maybe followed by a recovery: a list of one or two faults.
-    ``recover=True`` always recovers, ``False`` never, ``None`` either."""
-    s = draw(st.sampled_from(tuple(servers)))
-    at = draw(times())
-    out = [{"at": at, "crash": s}]
-    back = draw(st.booleans()) if recover is None else recover
-    if back:
-        out.append({"at": at + draw(st.sampled_from(DURATIONS)), "recover": s})
-    return out
-
-
 def splits(servers: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     """Every way to cut the servers in two non-empty sides, smallest first side first."""
     servers = tuple(servers)
@@ -213,222 +151,294 @@ def splits(servers: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...
     return out
 
 
-@st.composite
-def partitions(draw, servers: Sequence[str], clients: Sequence[str] = (), heal: Optional[bool] = None,
-               sides: Sequence[tuple[tuple[str, ...], tuple[str, ...]]] = ()) -> dict:
-    """A partition of the servers in two sides, each client on one side or with both
-    (a process in no group reaches everyone), healing after a grid duration.
-    ``heal=True`` always heals, ``False`` never, ``None`` either. ``sides``: the cuts
-    to choose from (default: every cut, see :func:`splits`)."""
-    options = list(sides) or splits(servers)
-    if not options:
-        return {"at": 0.0, "heal": True}
-    a, b = draw(st.sampled_from(options))
+# ----------------------------------------------------------------- decoding ---
+
+class Digits:
+    """Reads decisions out of a byte string, one byte each: ``pick(n)`` is the next
+    byte modulo ``n`` (0 past the end). Byte 0 is the first option everywhere."""
+
+    __slots__ = ("data", "i")
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.i = 0
+
+    def byte(self) -> int:
+        i = self.i
+        self.i = i + 1
+        return self.data[i] if i < len(self.data) else 0
+
+    def pick(self, n: int) -> int:
+        b = self.byte()
+        return b % n if n > 1 else 0
+
+    def of(self, options: Sequence):
+        return options[self.pick(len(options))]
+
+    def chance(self, num: int, den: int = 4) -> bool:
+        """True with probability ``num / den`` (0 is False)."""
+        return self.byte() % den >= den - num
+
+    def mask(self, options: Sequence, at_least: int = 1) -> tuple:
+        """A subset of ``options`` (one bit each, from as many bytes as needed); empty
+        masks become the first ``at_least`` options."""
+        bits = 0
+        for k in range(0, len(options), 8):
+            bits |= self.byte() << k
+        out = tuple(o for i, o in enumerate(options) if bits >> i & 1)
+        return out if len(out) >= at_least else tuple(options[:at_least])
+
+
+class Palette:
+    """What one schedule may use (swarm testing): families, rates, kinds, victims."""
+
+    __slots__ = ("families", "loss", "faults", "kinds", "victims", "duplicate", "all_kinds")
+
+    def __init__(self, families, loss, faults, kinds, victims, duplicate, all_kinds=()):
+        self.families = families
+        self.loss = loss
+        self.faults = faults
+        self.kinds = kinds
+        self.victims = victims
+        self.duplicate = duplicate
+        self.all_kinds = tuple(all_kinds)
+
+
+PALETTE_BYTES = 10
+
+
+def read_palette(g: Digits, servers: Sequence[str], kinds: Sequence[str], max_faults: int,
+                 liveness: bool, enabled: Sequence[str] = FAMILIES) -> Palette:
+    """A schedule's palette: the families on (among ``enabled``), the loss rate, how
+    many faults, one to three message kinds (agreement kinds weighted), the victim
+    servers and the duplication rate."""
+    fams = g.mask(FAMILIES, at_least=0)
+    fams = tuple(f for f in fams if f in enabled and not (liveness and f == "loss"))
+    loss = g.of(LOSS)
+    faults = g.pick(max_faults + 1)
+    core = tuple(k for k in CORE if k in kinds)
+    weighted = core * 3 + tuple(kinds)
+    ks = tuple(dict.fromkeys(g.of(weighted) for _ in range(1 + g.pick(3)))) if weighted else ()
+    victims = g.mask(tuple(servers)[:8])
+    dup = g.of(DUPLICATE)
+    return Palette(fams, loss, faults, ks, victims, dup, kinds)
+
+
+def read_match(g: Digits, kinds: Sequence[str], servers: Sequence[str], clients: Sequence[str],
+               requests: Sequence[str], role: Optional[str] = None) -> dict:
+    """A message pattern ``{type, from?, to?, request?}`` that can match something:
+    requests go from clients to servers, replies from servers to clients, every other
+    kind between servers. ``role``: "from" or "to", the end that must be a server
+    (the process a triggered crash or isolation hits)."""
+    if role == "from":
+        kinds = tuple(k for k in kinds if k != "REQ") or ("REPLY",)
+    elif role == "to":
+        kinds = tuple(k for k in kinds if k != "REPLY") or ("ACC",)
+    kind = g.of(kinds)
+    senders = tuple(clients) if kind == "REQ" else tuple(servers)
+    receivers = tuple(clients) if kind == "REPLY" else tuple(servers)
+    m: dict = {"type": kind}
+    a = g.pick(len(senders) + 1) - 1   # -1: any sender (unless the sender is the victim)
+    if role == "from" and a < 0:
+        a = g.pick(len(senders))
+    if a >= 0:
+        m["from"] = senders[a]
+    options = tuple(p for p in receivers if p != m.get("from"))
+    b = g.pick(len(options) + 1) - 1 if options else -1
+    if role == "to" and b < 0 and options:
+        b = g.pick(len(options))
+    if b >= 0:
+        m["to"] = options[b]
+    if requests and kind not in ("HB", "PREP", "PROM", "NACK", "CATCHUP") and g.chance(1):
+        m["request"] = g.of(tuple(requests))
+    return m
+
+
+def nth(g: Digits) -> int:
+    """1 half the time, then 2, 3, 4 (deep bugs need later messages too)."""
+    return (1, 1, 1, 1, 2, 2, 3, 4)[g.pick(8)]
+
+
+FAULT_BYTES = 12
+
+
+def read_fault(g: Digits, family: str, pal: Palette, servers: Sequence[str], clients: Sequence[str],
+               requests: Sequence[str], liveness: bool) -> list[dict]:
+    """One fault of ``family``, as a list of scenario fault entries (a timed crash
+    may come with its recovery)."""
+    if family == "drop":
+        return [{"drop": read_match(g, pal.kinds, servers, clients, requests), "nth": nth(g)}]
+    if family == "delay":
+        m = read_match(g, pal.kinds, servers, clients, requests)
+        return [{"delay": m, "nth": nth(g), "by": g.of(EXTRA_DELAYS)}]
+    if family == "crash":
+        s = g.of(pal.victims)
+        at = g.of(TIMES)
+        out = [{"at": at, "crash": s}]
+        if g.chance(3):
+            out.append({"at": at + g.of(DURATIONS), "recover": s})
+        return out
+    if family == "crash_after":
+        role = "to" if g.chance(1) else "from"
+        kind = "crash_after_receive" if role == "to" else "crash_after_send"
+        f = {kind: read_match(g, pal.kinds, servers, clients, requests, role=role), "nth": nth(g)}
+        if g.chance(3):
+            f["for"] = g.of(LASTING)
+        return [f]
+    if family == "isolate":
+        role = "to" if g.chance(2) else "from"
+        kinds = tuple(k for k in pal.kinds if k not in ("REQ", "REPLY")) or ("PREP", "ACC")
+        kind = "isolate_after_receive" if role == "to" else "isolate_after_send"
+        m = read_match(g, kinds, servers, clients, (), role=role)
+        if g.chance(2):
+            m.pop(role, None)   # whoever sends (handles) it: the leader, a candidate, ...
+        f = {kind: m, "nth": nth(g)}
+        if liveness or g.chance(7, 8):
+            f["for"] = g.of(LASTING)
+        return [f]
+    # a timed partition: a cut among the victims' cuts, clients on either side or both
+    cuts = [c for c in splits(servers) if set(c[0]) <= set(pal.victims) or set(c[1]) <= set(pal.victims)]
+    a, b = g.of(cuts or splits(servers) or [((servers[0],), ())])
     ga, gb = list(a), list(b)
     for c in clients:
-        where = draw(st.sampled_from((0, 1, 2)))
-        if where == 1:
-            ga.append(c)
-        elif where == 2:
-            gb.append(c)
-    at = draw(times())
-    out: dict = {"at": at, "partition": [ga, gb]}
-    lasts = draw(st.booleans()) if heal is None else heal
-    if lasts:
-        out["until"] = at + draw(st.sampled_from(DURATIONS))
+        where = g.pick(3)
+        (ga if where == 1 else gb if where == 2 else []).append(c)
+    at = g.of(TIMES)
+    f = {"at": at, "partition": [ga, gb]}
+    if liveness or g.chance(3):
+        f["until"] = at + g.of(DURATIONS)
+    return [f] if gb else []
+
+
+CHURN: tuple[tuple[str, str], ...] = (
+    ("isolate_after_send", "ACC"),      # the leader is cut off right after it proposes
+    ("crash_after_send", "ACC"),        # the leader crashes right after it proposes
+    ("crash_after_receive", "ACC"),     # an acceptor crashes right after it accepts
+    ("isolate_after_receive", "ACC"),   # an acceptor is cut off right after it accepts
+    ("isolate_after_send", "PREP"),     # a candidate is cut off right after it asks for promises
+    ("isolate_after_receive", "PROM"),  # a new leader is cut off once promised
+    ("crash_after_send", "PROM"),       # an acceptor crashes right after it promises
+    ("crash_after_receive", "LRN"),     # a learner crashes right after it learns
+    ("isolate_after_receive", "LRN"),   # the leader is cut off once a learn comes back
+)
+"""The links of a churn chain: (action on whoever sends or handles it, message kind)."""
+
+CHURN_BYTES = 16
+
+ISOLATED_FOR: tuple[float, ...] = (20.0, 10.0, 30.0, 15.0)
+CRASHED_FOR: tuple[float, ...] = (5.0, 10.0, 20.0, 3.0)
+
+
+def read_churn(g: Digits, pal: Palette, liveness: bool) -> list[dict]:
+    """A churn chain: two to four links (:data:`CHURN`), each triggered by the nth
+    agreement message any server sends or handles, each undone after a while. Only
+    links whose kind the protocol declares, whose action a family of the palette
+    allows (crashes: crash or crash_after; isolations: partition or isolate)."""
+    fams = set(pal.families)
+    ok_crash = bool({"crash", "crash_after"} & fams)
+    ok_isolate = bool({"isolate", "partition"} & fams)
+    links = tuple((a, k) for a, k in CHURN if k in pal.all_kinds
+                  and (ok_crash if a.startswith("crash") else ok_isolate))
+    out = []
+    if not links:
+        return out
+    for _ in range(2 + g.pick(3)):
+        action, kind = g.of(links)
+        f: dict = {action: {"type": kind}, "nth": (1, 1, 1, 2, 2, 3)[g.pick(6)]}
+        if action.startswith("isolate"):
+            f["for"] = g.of(ISOLATED_FOR)
+        elif g.chance(7, 8):
+            f["for"] = g.of(CRASHED_FOR)
+        out.append(f)
     return out
 
 
-# ------------------------------------------------------------------ network ---
-
-@st.composite
-def link_overrides(draw, processes: Sequence[str], loss: bool = True,
-                   delays: Sequence[float] = LINK_DELAYS) -> dict:
-    """One ``[[network.links]]`` entry: a slower (or faster) link, or a lossy one."""
-    a = draw(st.sampled_from(tuple(processes)))
-    b = draw(st.sampled_from(tuple(p for p in processes if p != a)))
-    out: dict = {"from": a, "to": b}
-    if loss and draw(st.booleans()):
-        out["loss"] = draw(st.sampled_from(LOSS[1:]))
-    else:
-        out["delay"] = draw(st.sampled_from(tuple(delays)))
+def read_faults(g: Digits, pal: Palette, servers, clients, requests, liveness: bool) -> list[dict]:
+    fams = tuple(f for f in pal.families if f in FAULT_FAMILIES)
+    out: list[dict] = []
+    start = g.i + CHURN_BYTES
+    if "churn" in pal.families:
+        out += read_churn(g, pal, liveness)
+    for k in range(pal.faults if fams else 0):
+        g.i = start + k * FAULT_BYTES
+        out += read_fault(g, g.of(fams), pal, servers, clients, requests, liveness)
+    if liveness:
+        out = end_faults(out, servers)
     return out
 
 
-def networks(processes: Sequence[str], *, loss: bool = True, max_links: int = 4,
-             calm: bool = False) -> st.SearchStrategy[dict]:
-    """The ``[network]`` table: base delay (constant 1 or uniform), loss, duplication,
-    FIFO or not, and per-link overrides (``loss=False``: never lossy). ``calm``:
-    delays stay within a few time units (no link slower than failure detection)."""
-    base = st.one_of(
-        st.just(1.0),
-        st.builds(lambda lo, w: {"dist": "uniform", "low": lo, "high": lo + w},
-                  st.sampled_from((0.5, 0.1, 1.0)), st.sampled_from((1.0, 2.0) if calm else (1.0, 2.0, 5.0))),
-    )
-    link_delays = tuple(d for d in LINK_DELAYS if d <= 3.0) if calm else LINK_DELAYS
-    return st.fixed_dictionaries({
-        "delay": base,
-        "loss": st.sampled_from(NETWORK_LOSS) if loss else st.just(0.0),
-        "duplicate": st.sampled_from(DUPLICATE),
-        "fifo": st.booleans().map(lambda b: not b),
-        "links": st.lists(link_overrides(processes, loss=loss, delays=link_delays), max_size=max_links),
-    }).map(_drop_empty_links)
+NETWORK_BYTES = 18
 
 
-def _drop_empty_links(net: dict) -> dict:
-    if not net["links"]:
-        net = dict(net)
-        del net["links"]
+def read_network(g: Digits, pal: Palette, processes: Sequence[str], calm: bool) -> dict:
+    """The ``[network]`` table: base delay (constant 1 or uniform around 1, see
+    :data:`JITTER`), loss, duplication, FIFO or not, and per-link overrides (slow
+    links with ``delay``, lossy ones with ``loss``)."""
+    fams = pal.families
+    jitter = g.pick(4)
+    delay: object = 1.0 if jitter == 0 else {"dist": "uniform", "low": JITTER[jitter - 1][0],
+                                               "high": JITTER[jitter - 1][1]}
+    net: dict = {"delay": delay, "loss": 0.0, "duplicate": 0.0, "fifo": True}
+    if "loss" in fams and g.chance(2):
+        net["loss"] = pal.loss
+    if "chaos" in fams:
+        net["duplicate"] = pal.duplicate if g.chance(2) else 0.0
+        net["fifo"] = not g.chance(2)
+    links = []
+    if ("delay" in fams or "chaos" in fams) and g.chance(2):
+        # a slow, jittery network: every link, beyond the nominal range
+        lo = g.of((0.5, 0.1, 1.0))
+        links.append({"delay": {"dist": "uniform", "low": lo, "high": lo + g.of((2.0,) if calm else (5.0, 2.0))}})
+    if ("loss" in fams or "delay" in fams) and len(processes) > 1:
+        for _ in range(g.pick(3)):
+            a = g.of(tuple(processes))
+            b = g.of(tuple(p for p in processes if p != a))
+            lossy = "loss" in fams and ("delay" not in fams or g.chance(2))
+            if lossy:
+                links.append({"from": a, "to": b, "loss": pal.loss})
+            else:
+                slow = tuple(d for d in LINK_DELAYS if d <= 3.0) if calm else LINK_DELAYS
+                links.append({"from": a, "to": b, "delay": g.of(slow)})
+    if links:
+        net["links"] = links
     return net
 
 
-# ------------------------------------------------------------------ clients ---
-
-@st.composite
-def client_schedules(draw, servers: Sequence[str], clients: int = 2, requests: int = 1,
-            resend: bool = False) -> list[dict]:
+def read_clients(g: Digits, servers: Sequence[str], clients: int, requests: int, resend: bool) -> list[dict]:
     """``[[clients]]``: each client's request times (grid gaps, in order), whom it
-    addresses first (a rotation of the servers) and how soon it resends
-    (``resend=True``: it always does)."""
+    addresses first (a rotation of the servers) and how soon it resends."""
     ids = request_ids(clients, requests)
     servers = tuple(servers)
-    rotations = [servers[i:] + servers[:i] for i in range(len(servers))]
     out = []
     for i, name in enumerate(client_names(clients)):
+        first = g.pick(len(servers))
+        retry = g.of((20.0, 5.0, 10.0) if resend else (20.0, 5.0, 10.0, 0.0))
         t = 0.0
         reqs = []
         for j in range(requests):
-            t += draw(st.sampled_from(GAPS))
+            t += g.of(GAPS)
             reqs.append({"id": ids[j * clients + i], "at": t})
         c: dict = {"name": name, "requests": reqs}
-        first = draw(st.sampled_from(range(len(rotations))))
         if first:
-            c["servers"] = list(rotations[first])
-        retry = draw(st.sampled_from((20.0, 5.0, 10.0) if resend else (20.0, 5.0, 10.0, 0.0)))
+            c["servers"] = list(servers[first:] + servers[:first])
         if retry != 20.0:
             c["retry"] = retry
         out.append(c)
     return out
 
 
-# ---------------------------------------------------------------- schedules ---
-
-FAULTS: tuple[str, ...] = ("drop", "crash_after_send", "partition", "crash", "crash_after_receive", "delay",
-                           "isolations")
-"""The fault kinds :func:`fault_kinds` draws from (``isolations``: leader churn)."""
-
-
-@st.composite
-def isolations(draw, servers: Sequence[str], clients: Sequence[str] = (), victims: Sequence[str] = ()) -> list[dict]:
-    """Leader churn: one to three back-to-back partitions, each cutting one server
-    (and maybe some clients) off from the others for long enough that failure
-    detection fires and another server takes over. The first one starts early,
-    around when the first requests are ordered."""
-    victims = tuple(victims) or tuple(servers)
-    t = draw(st.sampled_from((2.5, 1.5, 3.5, 5.0, 0.5, 10.0)))
-    out = []
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        s = draw(st.sampled_from(victims))
-        side = [s] + [c for c in clients if draw(st.booleans())]
-        rest = [x for x in servers if x != s]
-        dur = draw(st.sampled_from((20.0, 10.0, 30.0)))
-        out.append({"at": t, "partition": [side, rest], "until": t + dur})
-        t += dur
-    return out
-
-
-def fault_kinds(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
-                liveness: bool = False, kinds: Sequence[str] = KINDS,
-                enabled: Sequence[str] = FAULTS, victims: Sequence[str] = ()) -> st.SearchStrategy[list[dict]]:
-    """One fault of any of the ``enabled`` kinds, as a list of scenario fault entries
-    (a crash may come with its recovery, leader churn is several partitions). Timed
-    crashes and partitions hit the ``victims`` (default: any server). Under
-    ``liveness`` every timed fault ends."""
-    victims = tuple(victims) or tuple(servers)
-    one = lambda s: s.map(lambda f: [f])  # noqa: E731
-    sides = [sp for sp in splits(servers) if set(sp[0]) <= set(victims) or set(sp[1]) <= set(victims)]
-    table = {
-        "drop": lambda: one(drops(servers, clients, requests, kinds)),
-        "crash_after_send": lambda: with_recovery(crashes_after_send(servers, clients, requests, kinds)),
-        "partition": lambda: one(partitions(servers, clients, heal=True if liveness else None, sides=sides)),
-        "crash": lambda: crashes(victims, recover=None),
-        "crash_after_receive": lambda: with_recovery(crashes_after_receive(servers, clients, requests, kinds)),
-        "delay": lambda: one(delays(servers, clients, requests, kinds)),
-        "isolations": lambda: isolations(servers, clients, victims),
-    }
-    return st.one_of(*[table[k]() for k in FAULTS if k in enabled])
-
-
-@st.composite
-def fault_lists(draw, servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
-                liveness: bool = False, max_faults: int = 5, kinds: Sequence[str] = KINDS,
-                swarm: bool = True) -> list[dict]:
-    """A fault schedule: up to ``max_faults`` faults, flattened. Under ``liveness``, at
-    most a minority of the servers stays down for good: a server beyond that gets a
-    late recovery (a no-op if it is up).
-
-    ``swarm`` (swarm testing, Groce et al. 2012): each schedule first draws its own
-    palette (which fault kinds, which message kinds, which servers are victims) and
-    then draws faults from it only. Faults then come correlated (three crashes of
-    the same two servers, drops of ACCs only), which is what deep failures need and
-    what independent draws almost never give."""
-    if swarm:
-        enabled = draw(st.lists(st.sampled_from(FAULTS), min_size=1, max_size=3, unique=True))
-        kinds = draw(st.lists(st.sampled_from(tuple(kinds)), min_size=1, max_size=3, unique=True))
-        victims = draw(st.lists(st.sampled_from(tuple(servers)), min_size=1, max_size=len(servers), unique=True))
-        victims = [x for x in servers if x in victims]
-    else:
-        enabled, victims = FAULTS, list(servers)
-    groups = draw(st.lists(fault_kinds(servers, clients, requests, liveness, kinds, enabled, victims),
-                           max_size=max_faults))
-    flat = [f for group in groups for f in group]
-    if liveness:
-        flat = end_faults(flat, servers)
-    return one_partition_at_a_time(flat)
-
-
-def one_partition_at_a_time(faults: list[dict]) -> list[dict]:
-    """The schedules this search was tuned on have one partition in force at a time:
-    a partition ends when a later one starts, when another one's ``until`` comes, or
-    at a ``heal``. Partitions compose (each has its own lifetime, a link is cut
-    while any of them separates its ends), so those ends are written out here, and
-    the story of a schedule says when each partition ends. A partition that would
-    end as it starts is left out."""
-    parts = [i for i, f in enumerate(faults) if "partition" in f]
-    if len(parts) < 2 and not any("heal" in f for f in faults):
-        return faults
-    inf = float("inf")
-    out = list(faults)
-    drop: set[int] = set()
-    for i in parts:
-        f = faults[i]
-        at = f["at"]
-        end = f.get("until", inf)
-        for j, g in enumerate(faults):
-            if j == i:
-                continue
-            if "partition" in g and (g["at"] > at or (g["at"] == at and j > i)):
-                end = min(end, g["at"])          # a later partition replaces it
-            if "partition" in g and g.get("until", inf) > at and j != i:
-                end = min(end, g.get("until", inf))  # another one's end heals it
-            if "heal" in g and g["at"] > at:
-                end = min(end, g["at"])
-        if end <= at:
-            drop.add(i)
-        elif end < inf:
-            out[i] = {**f, "until": end}
-    return [f for i, f in enumerate(out) if i not in drop]
-
-
 def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
     """Make a schedule's faults end: every partition heals, and only a minority of
-    the servers (the first ones named in a crash) may stay down. Crashes that a
-    message triggers (possibly late: the 4th heartbeat) are kept only for that
-    minority; every other server that crashes at a time recovers after the last
+    the servers (the first ones named in a crash) may stay down. Triggered crashes
+    of a named server that never recover (possibly late: the 4th heartbeat) are
+    kept only for that minority, those of whoever sends or handles a message
+    recover; every other server that crashes at a time recovers after the last
     timed fault."""
     minority = (len(servers) - 1) // 2
     crashing: list[str] = []
     for f in faults:
+        if "for" in f:
+            continue   # comes back by itself
         s = f.get("crash") or (f.get("crash_after_send") or {}).get("from") \
             or (f.get("crash_after_receive") or {}).get("to")
         if s is not None and s not in crashing:
@@ -439,8 +449,12 @@ def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
     for f in faults:
         f = dict(f)
         triggered = (f.get("crash_after_send") or {}).get("from") or (f.get("crash_after_receive") or {}).get("to")
-        if triggered is not None and triggered not in may_stay_down:
+        if triggered is not None and triggered not in may_stay_down and "for" not in f:
             continue
+        if triggered is None and ("crash_after_send" in f or "crash_after_receive" in f) and "for" not in f:
+            f["for"] = LASTING[0]   # whoever it is comes back
+        if ("isolate_after_send" in f or "isolate_after_receive" in f) and "for" not in f:
+            f["for"] = LASTING[0]
         if "partition" in f and "until" not in f:
             f["until"] = f["at"] + DURATIONS[0]
         for k in ("at", "until"):
@@ -454,84 +468,179 @@ def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:
     return out
 
 
-@st.composite
-def scenarios(draw, protocol: str, servers: int = 3, clients: int = 2, requests: int = 1,
-              liveness: bool = False, max_faults: int = 5, params: Optional[dict] = None,
-              kinds: Optional[Sequence[str]] = None, settle: Optional[float] = None) -> dict:
-    """A whole scenario dict for ``protocol``: clients and their request times, a
-    network (delays, loss, duplication, per-link overrides) and a fault schedule
-    (targeted drops, delays and crashes, timed crashes, recoveries, partitions).
-    ``kinds``: message kinds targeted faults may match (default: :func:`message_kinds`)."""
+# ---------------------------------------------------------------- strategies ---
+
+def _blob(n: int) -> st.SearchStrategy[bytes]:
+    return st.binary(min_size=n, max_size=n)
+
+
+def _all(kinds) -> Palette:
+    return Palette(FAMILIES, LOSS[0], 1, tuple(kinds), (), DUPLICATE[0])
+
+
+@lru_cache(maxsize=256)
+def _one(family: str, servers: tuple, clients: tuple, requests: tuple, kinds: tuple,
+         liveness: bool = False) -> st.SearchStrategy[list[dict]]:
+    pal = _all(kinds)
+    pal.victims = servers
+    pal.all_kinds = kinds
+    return _blob(FAULT_BYTES).map(lambda b: read_fault(Digits(b), family, pal, servers, clients, requests, liveness))
+
+
+def drops(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """Lose the nth message matching a pattern: ``{drop = {type="ACC", from="S1"}, nth = 1}``."""
+    return _one("drop", tuple(servers), tuple(clients), tuple(requests), tuple(kinds)).map(lambda l: l[0])
+
+
+def delays(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """Hold back the nth matching message: ``{delay = {...}, nth = 1, by = 5.0}``."""
+    return _one("delay", tuple(servers), tuple(clients), tuple(requests), tuple(kinds)).map(lambda l: l[0])
+
+
+def crashes_after(servers, clients, requests=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """A server crashes right after sending (or handling) the nth matching message,
+    e.g. the 1st PROM it sends; maybe it recovers ``for`` later."""
+    return _one("crash_after", tuple(servers), tuple(clients), tuple(requests), tuple(kinds)).map(lambda l: l[0])
+
+
+def isolations(servers, clients=(), kinds=KINDS) -> st.SearchStrategy[dict]:
+    """Leader churn: the sender of the nth matching message (the 2nd PREP: the second
+    candidate; the 3rd ACC: whoever leads then) is cut off from the other servers
+    right after sending it, usually for a while."""
+    return _one("isolate", tuple(servers), tuple(clients), (), tuple(kinds)).map(lambda l: l[0])
+
+
+def crashes(servers: Sequence[str], liveness: bool = False) -> st.SearchStrategy[list[dict]]:
+    """A crash at a grid time, usually followed by a recovery: a list of one or two
+    faults (under ``liveness``, :func:`end_faults` makes a whole schedule's crashes end)."""
+    return _one("crash", tuple(servers), (), (), KINDS, liveness)
+
+
+def partitions(servers: Sequence[str], clients: Sequence[str] = (), liveness: bool = False) -> st.SearchStrategy[dict]:
+    """A partition of the servers in two sides, each client on one side or with both
+    (a process in no group reaches everyone), maybe healing (always, under ``liveness``)."""
+    return _one("partition", tuple(servers), tuple(clients), (), KINDS, liveness).filter(bool).map(lambda l: l[0])
+
+
+def networks(processes: Sequence[str], *, loss: bool = True, calm: bool = False) -> st.SearchStrategy[dict]:
+    """The ``[network]`` table (``loss=False``: never lossy; ``calm``: no link slower
+    than failure detection)."""
+    return _networks(tuple(processes), loss, calm)
+
+
+@lru_cache(maxsize=64)
+def _networks(procs: tuple, loss: bool, calm: bool) -> st.SearchStrategy[dict]:
+
+    def read(b: bytes) -> dict:
+        g = Digits(b)
+        pal = read_palette(g, (), (), 0, not loss)
+        return read_network(g, pal, procs, calm)
+    return _blob(PALETTE_BYTES + NETWORK_BYTES).map(read)
+
+
+def client_schedules(servers: Sequence[str], clients: int = 2, requests: int = 1,
+                     resend: bool = False) -> st.SearchStrategy[list[dict]]:
+    """``[[clients]]`` (``resend=True``: every client resends)."""
+    return _client_schedules(tuple(servers), clients, requests, resend)
+
+
+@lru_cache(maxsize=64)
+def _client_schedules(srv: tuple, clients: int, requests: int, resend: bool) -> st.SearchStrategy[list[dict]]:
+    return _blob(clients * (requests + 2)).map(lambda b: read_clients(Digits(b), srv, clients, requests, resend))
+
+
+def fault_lists(servers: Sequence[str], clients: Sequence[str], requests: Sequence[str] = (),
+                liveness: bool = False, max_faults: int = 5, kinds: Sequence[str] = KINDS,
+                enabled: Sequence[str] = FAMILIES) -> st.SearchStrategy[list[dict]]:
+    """A fault schedule drawn from its own palette (see the module's docstring)."""
+    return _fault_lists(tuple(servers), tuple(clients), tuple(requests), liveness, max_faults, tuple(kinds),
+                        tuple(enabled))
+
+
+@lru_cache(maxsize=64)
+def _fault_lists(srv: tuple, cl: tuple, rq: tuple, liveness: bool, max_faults: int, ks: tuple,
+                 en: tuple) -> st.SearchStrategy[list[dict]]:
+
+    def read(b: bytes) -> list[dict]:
+        g = Digits(b)
+        pal = read_palette(g, srv, ks, max_faults, liveness, en)
+        return read_faults(g, pal, srv, cl, rq, liveness)
+    return _blob(PALETTE_BYTES + CHURN_BYTES + FAULT_BYTES * max_faults).map(read)
+
+
+class Layout:
+    """Where each part of a scenario's byte string is read (fixed offsets, so that
+    changing one part's decisions does not move the others')."""
+
+    def __init__(self, servers: int, clients: int, requests: int, max_faults: int):
+        self.palette = 0
+        self.network = PALETTE_BYTES + 1
+        self.clients = self.network + NETWORK_BYTES
+        self.faults = self.clients + clients * (requests + 2)
+        self.size = self.faults + CHURN_BYTES + FAULT_BYTES * max_faults
+
+
+def decode_scenario(data: bytes, protocol: str, servers: int = 3, clients: int = 2, requests: int = 1,
+                    liveness: bool = False, max_faults: int = 5, params: tuple = (),
+                    kinds: Optional[Sequence[str]] = None, settle: Optional[float] = None,
+                    enabled: Sequence[str] = FAMILIES) -> dict:
+    """The scenario dict a byte string stands for (see :func:`scenarios`)."""
     if kinds is None:
         kinds = message_kinds(protocol)
+    lay = Layout(servers, clients, requests, max_faults)
     snames = server_names(servers)
     cnames = client_names(clients)
-    ids = request_ids(clients, requests)
-    d: dict = {
-        "description": f"fuzzed schedule for {protocol}",
-        "protocol": protocol,
-        "servers": servers,
-        "seed": draw(st.integers(min_value=0, max_value=999)),
-    }
+    g = Digits(data)
+    pal = read_palette(g, snames, kinds, max_faults, liveness, enabled)
+    seed = g.byte()
+    d: dict = {"description": f"fuzzed schedule for {protocol}", "protocol": protocol, "servers": servers,
+               "seed": seed}
     if settle is not None:
         d["settle"] = settle
     if params:
         d["params"] = dict(params)
-    d["network"] = draw(networks(snames + cnames, loss=not liveness, calm=liveness))
-    d["clients"] = draw(client_schedules(snames, clients, requests, resend=liveness))
-    faults = draw(fault_lists(snames, cnames, ids, liveness=liveness, max_faults=max_faults, kinds=kinds))
+    g.i = lay.network
+    d["network"] = read_network(g, pal, snames + cnames, calm=liveness)
+    g.i = lay.clients
+    d["clients"] = read_clients(g, snames, clients, requests, resend=liveness)
+    g.i = lay.faults
+    faults = read_faults(g, pal, snames, cnames, request_ids(clients, requests), liveness)
     if faults:
         d["faults"] = faults
     return d
 
 
-# ------------------------------------------------------------------- sizing ---
-
-LOSS_FAULTS = ("drop",)
-CRASH_FAULTS = ("crash", "crash_after_send", "crash_after_receive")
-
-
-def schedule_size(scenario) -> int:
-    """How much goes wrong in a schedule, counted as the tutorial's figures count it:
-    lost messages (targeted drops; a lossy network or link counts once), crashes
-    (timed or triggered by a message) and partitions. Delays, duplication,
-    recoveries and heals are free. Takes a :class:`~paxsim.scenario.Scenario` or a
-    scenario dict."""
-    return sum(schedule_counts(scenario).values())
+@lru_cache(maxsize=64)
+def _scenarios(protocol: str, servers: int, clients: int, requests: int, liveness: bool, max_faults: int,
+               params: tuple, kinds: Optional[tuple], settle: Optional[float],
+               enabled: tuple) -> st.SearchStrategy[dict]:
+    if kinds is None:
+        kinds = message_kinds(protocol)
+    size = Layout(servers, clients, requests, max_faults).size
+    return _blob(size).map(lambda b: decode_scenario(b, protocol, servers, clients, requests, liveness, max_faults,
+                                                     params, kinds, settle, enabled))
 
 
-def schedule_counts(scenario) -> dict[str, int]:
-    """``{"lost": .., "crashes": .., "partitions": ..}`` for :func:`schedule_size`."""
-    lost = crashed = parts = 0
-    if isinstance(scenario, dict):
-        net = scenario.get("network", {})
-        lost += 1 if net.get("loss", 0.0) else 0
-        lost += sum(1 for l in net.get("links", []) if l.get("loss"))
-        for f in scenario.get("faults", []):
-            if "drop" in f:
-                lost += 1
-            elif any(k in f for k in CRASH_FAULTS):
-                crashed += 1
-            elif "partition" in f:
-                parts += 1
-    else:
-        lost += 1 if scenario.network.loss else 0
-        lost += sum(1 for l in scenario.network.links if l.loss)
-        for f in scenario.faults:
-            if f.kind in LOSS_FAULTS:
-                lost += 1
-            elif f.kind in CRASH_FAULTS:
-                crashed += 1
-            elif f.kind == "partition":
-                parts += 1
-    return {"lost": lost, "crashes": crashed, "partitions": parts}
+def scenarios(protocol: str, servers: int = 3, clients: int = 2, requests: int = 1,
+              liveness: bool = False, max_faults: int = 5, params: Optional[dict] = None,
+              kinds: Optional[Sequence[str]] = None, settle: Optional[float] = None,
+              enabled: Sequence[str] = FAMILIES) -> st.SearchStrategy[dict]:
+    """A whole scenario dict for ``protocol``: clients and their request times, a
+    network (delays, loss, duplication, per-link overrides) and a fault schedule
+    (targeted drops, delays, crashes and isolations, timed crashes, recoveries,
+    partitions), one byte string decoded. ``kinds``: message kinds targeted faults
+    may match (default: :func:`message_kinds`); ``enabled``: the fault families
+    palettes choose from (default: all of :data:`FAMILIES`). Built once per
+    configuration."""
+    return _scenarios(protocol, servers, clients, requests, liveness, max_faults,
+                      tuple(sorted((params or {}).items())), None if kinds is None else tuple(kinds), settle,
+                      tuple(enabled))
 
 
 __all__ = [
-    "DURATIONS", "EXTRA_DELAYS", "GAPS", "KINDS", "LINK_DELAYS", "LOSS", "TIMES",
-    "client_names", "client_schedules", "crashes", "crashes_after_receive", "crashes_after_send", "delays", "drops",
-    "FAULTS", "end_faults", "fault_kinds", "fault_lists", "isolations", "link_overrides", "message_kinds", "message_matches", "networks",
-    "nths",
-    "partitions", "request_ids", "scenarios", "with_recovery", "schedule_counts", "schedule_size", "server_names", "splits",
-    "times",
+    "DUPLICATE", "DURATIONS", "EXTRA_DELAYS", "FAMILIES", "FAULT_FAMILIES", "GAPS", "KINDS", "LASTING",
+    "LINK_DELAYS", "LOSS", "TIMES", "Digits", "Palette",
+    "client_names", "client_schedules", "crashes", "crashes_after", "decode_scenario", "delays", "drops",
+    "end_faults", "fault_lists", "isolations", "message_kinds", "networks", "partitions", "request_ids",
+    "scenarios", "server_names", "splits",
 ]

@@ -166,7 +166,10 @@ class Targeted:
 
     ``action``: "drop" (lose it), "delay" (add ``by`` to its delay),
     "crash_after_send" (its sender crashes right after sending it),
-    "crash_after_receive" (its receiver crashes right after handling it).
+    "crash_after_receive" (its receiver crashes right after handling it),
+    "isolate_after_send" / "isolate_after_receive" (its sender / receiver is cut
+    off from the other servers right after sending / handling it). ``lasting``: a crashed process recovers, an isolated one is
+    reconnected, this long after (None: never).
     """
 
     pattern: Pattern
@@ -175,6 +178,7 @@ class Targeted:
     by: float = 0.0
     seen: int = 0
     fired: bool = False
+    lasting: Optional[float] = None
 
 
 class Network:
@@ -194,6 +198,8 @@ class Network:
         self.on_send: list[Targeted] = []
         self.on_receive: list[Targeted] = []
         self.crash: Callable[[ProcessId], None] = lambda pid: None
+        # a triggered crash or isolation (crash_after_*, isolate_after_send) of pid
+        self.fire: Callable[[ProcessId, Targeted], None] = lambda pid, t: self.crash(pid)
         self.next_mid = 0
         self.ticks = 0  # history positions when no trace is kept
         # streaming counters, by message kind
@@ -208,6 +214,8 @@ class Network:
         self._inflight = type("InFlight", (InFlight,), {"callbacks": [self._deliver]})
         self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
+        self.lost = 0      # messages lost by a link's loss or a targeted drop
+        self.splits = 0    # partitions made
 
     # ---- configuration ------------------------------------------------------------
     def add_node(self, node: Node) -> None:
@@ -218,7 +226,7 @@ class Network:
         self.links_from.setdefault(src, {})[dst] = link
 
     def add_targeted(self, t: Targeted) -> None:
-        (self.on_receive if t.action == "crash_after_receive" else self.on_send).append(t)
+        (self.on_receive if t.action.endswith("_receive") else self.on_send).append(t)
 
     def partition(self, groups: tuple[tuple[ProcessId, ...], ...]) -> int:
         """Start a partition; it lasts until ``heal(handle)`` (its own end) or ``heal()``."""
@@ -227,6 +235,7 @@ class Network:
         self.partitions[handle] = (groups, {p: i for i, g in enumerate(groups) for p in g})
         self.group_list = groups
         self.groups = self.partitions[handle][1]
+        self.splits += 1
         self.last_fault_time = self.env.now
         if self.trace is not None:
             self.trace.add(self.env.now, T.PARTITION, info={"groups": [list(g) for g in groups]})
@@ -306,7 +315,7 @@ class Network:
         if trace is not None:
             trace.events.append((now, T.SEND, src, dst, mid, msg))
         extra = 0.0
-        crash_after = False
+        crash_after = None
         if self.on_send:
             for t in self._hits(self.on_send, src, dst, msg):
                 if t.action == "drop":
@@ -316,13 +325,13 @@ class Network:
                 if t.action == "delay":
                     extra += t.by
                 else:
-                    crash_after = True
+                    crash_after = t
         if not self.connected(src, dst):
             self._drop(now, src, dst, mid, msg, "partition")
         else:
             self._transmit(now, self.links_from[src][dst], extra, src, dst, mid, msg)
-        if crash_after:
-            self.crash(src)
+        if crash_after is not None:
+            self.fire(src, crash_after)
 
     def broadcast(self, src: ProcessId, dsts: tuple[ProcessId, ...], msg: Message) -> None:
         """``send(src, dst, msg)`` for each ``dst`` in order: the same draws, the same
@@ -441,8 +450,9 @@ class Network:
                 node.apply(effects)
         else:
             node.receive(src, msg)
-        if self.on_receive and self._hits(self.on_receive, src, dst, msg):
-            self.crash(dst)
+        if self.on_receive:
+            for t in self._hits(self.on_receive, src, dst, msg):
+                self.fire(dst, t)
 
     def run(self, until: float = Infinity, stop: Optional[Event] = None) -> None:
         """Carry out SimPy's queue as ``env.run(until)`` or ``env.run(stop)`` would, in the
@@ -511,5 +521,7 @@ class Network:
     def _drop(self, now: float, src, dst, mid: int, msg: Message, reason: str) -> None:
         kind = msg.kind
         self.dropped[kind] += 1
+        if reason == "loss" or reason == "targeted":
+            self.lost += 1
         if self.trace is not None:
             self.trace.add(now, T.DROP, src, dst, mid, {"type": kind, "label": msg.label(), "reason": reason, **msg.fields()})

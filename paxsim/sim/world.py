@@ -54,6 +54,7 @@ class World:
             self.clients.append(client)
             net.add_node(client)
         net.crash = self._crash
+        net.fire = self._fire
         self._build_links()
         for f in sc.faults:
             self._schedule_fault(f)
@@ -98,7 +99,19 @@ class World:
         else:
             m = f.match or {}
             pat = Pattern(m.get("type"), m.get("from"), m.get("to"), m.get("request"))
-            self.net.add_targeted(Targeted(pat, f.nth, f.kind, f.by))
+            self.net.add_targeted(Targeted(pat, f.nth, f.kind, f.by, lasting=f.lasting))
+
+    def _fire(self, pid: str, t: Targeted) -> None:
+        """A targeted fault hit: crash ``pid`` (or cut it off from the other servers),
+        undone ``t.lasting`` later if set."""
+        if t.action.startswith("isolate"):
+            self.net.partition(((pid,), tuple(s for s in self.scenario.servers if s != pid)))
+            undo = self.net.heal
+        else:
+            self._crash(pid)
+            undo = self.hosts[pid].recover if pid in self.hosts else None
+        if t.lasting is not None and undo is not None:
+            self._at(t.lasting, undo)
 
     def _crash(self, pid: str) -> None:
         host = self.hosts.get(pid)

@@ -63,8 +63,8 @@ def test_run_with_another_protocol_and_parameters_says_what_it_overrode(capsys):
     assert flex["overridden"] == {"protocol": {"from": "paxos", "to": FLEX},
                                   "params": {"q1": {"from": None, "to": 4}, "q2": {"from": None, "to": 2}}}
     # the parameters reach the protocol: a phase-2 quorum of every server changes the run
-    _, all5 = run_json(capsys, FIG12B, "--protocol", FLEX, "--param", "q1=1", "--param", "q2=5")
-    _, majority = run_json(capsys, FIG12B, "--protocol", FLEX)
+    _, all5 = run_json(capsys, FIG12B, "--protocol", FLEX, "--param", "q1=1", "--param", "q2=5", "--digest")
+    _, majority = run_json(capsys, FIG12B, "--protocol", FLEX, "--digest")
     assert all5["trace_digest"] != majority["trace_digest"]
     rc, tuned = run_json(capsys, FIG12B, "--param", "suspect=9.5")
     assert tuned["overridden"]["params"] == {"suspect": {"from": 8.0, "to": 9.5}}

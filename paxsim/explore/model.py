@@ -211,6 +211,11 @@ class XState:
             self.summary,
         )
 
+    def release(self) -> None:
+        """Forget what only expanding this state needed (its successors are made):
+        a state that stays reachable as a parent keeps just its action and records."""
+        self.servers = self.clients = self.inflight = self.summary = None  # type: ignore[assignment]
+
     def path(self) -> list[Action]:
         out: list[Action] = []
         node: Optional[XState] = self

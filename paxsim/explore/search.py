@@ -103,6 +103,7 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
             if child.depth > stats.max_depth:
                 stats.max_depth = child.depth
             frontier.append(child)
+        st.release()
         ticks += 1
         if ticks & 255 == 0:
             now = clock()

@@ -27,14 +27,20 @@ def main(args) -> int:
     from ..sweep import DEFAULT_DB, export_csv, read_rows, summarize
     from ..sweep.summary import print_table
 
+    from ..outputs import check_output
+
     db = args.db or DEFAULT_DB
     if not os.path.exists(db):
         raise UsageError(f"--db: {db}: no such file (run paxsim sweep first)")
-    rows = read_rows(db, args.experiment)
+    if not args.no_plots:
+        check_output("--out", args.out, folder=True, create=True)
+    if args.csv is not None:
+        check_output("--csv", os.path.dirname(os.path.abspath(args.csv)), folder=True, create=True)
+        if os.path.isdir(args.csv):
+            raise UsageError(f"--csv: {args.csv} is a folder")
+    rows = read_rows(db, args.experiment)  # read-only: the file is never changed
     if not rows:
         raise UsageError(f"--db: {db} holds no runs yet")
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise UsageError(f"--out: {args.out} exists and is not a folder")
     summaries = summarize(rows)
     if args.json:
         for s in summaries:

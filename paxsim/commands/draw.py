@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any, Optional
 
 from ..cli import UsageError
+from ..limits import printable, show
 
 OUTPUTS = (("svg", "SVG"), ("png", "PNG"), ("pdf", "PDF"))
 
@@ -45,14 +47,10 @@ def wanted(args) -> list[tuple[str, str]]:
 def check_options(args, known: Optional[list[str]] = None) -> None:
     """Refuse bad drawing options before anything runs or is written (``known``: the
     processes that exist, to check --only against)."""
-    for fmt, path in wanted(args):
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise UsageError(f"--{fmt}: {path}: folder {folder} does not exist")
-        if os.path.isdir(path):
-            raise UsageError(f"--{fmt}: {path} is a folder")
-    import math
+    from ..outputs import check_output
 
+    for fmt, path in wanted(args):
+        check_output(f"--{fmt}", path)
     for flag, v in (("--from", args.t_from), ("--to", args.t_to)):
         if v is not None and not math.isfinite(v):
             raise UsageError(f"{flag}: must be a finite number, not {v}")
@@ -67,16 +65,28 @@ def check_options(args, known: Optional[list[str]] = None) -> None:
             raise UsageError(f"--only: unknown process {', '.join(unknown)} (known: {', '.join(known or [])})")
 
 
+class TraceRecords(list):
+    """The records of a trace file, with the file's ``path`` and each record's ``lines`` number."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.lines: list[int] = []
+
+
 def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:
     """Build the diagram of ``source`` with the options in ``args``; write the files asked
     for and print the text rendering if asked (or if ``print_text``)."""
     from ..diagram import DiagramError, as_text, build, save
 
     only = None if args.only is None else args.only.split(",")
+    opts = dict(only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats, timers=args.timers)
     try:
-        d = build(source, only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats,
-                  timers=args.timers, title=title)
+        d = build(source, title=title, **opts)
     except DiagramError as exc:
+        if exc.option is None and isinstance(source, TraceRecords):
+            n = _first_bad(source, build, DiagramError, opts, str(exc))
+            raise UsageError(f"{printable(source.path)}: line {source.lines[n]}: {exc}") from None
         flag = {"only": "--only", "window": "--from/--to"}.get(exc.option or "", "diagram")
         raise UsageError(f"{flag}: {exc}") from None
     for fmt, path in wanted(args):
@@ -85,14 +95,45 @@ def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = N
         print(as_text(d), end="")
 
 
-def read_records(path: str) -> list[dict[str, Any]]:
+def _first_bad(records: list, build, error, opts: dict, message: str) -> int:
+    """The index of the first record whose prefix fails to draw with ``message`` (a
+    prefix of a good trace is a good trace): a binary search, a few builds."""
+    lo, hi = 0, len(records) - 1  # records[:hi + 1] fails
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            build(records[:mid + 1], **opts)
+        except error as exc:
+            if str(exc) == message:
+                hi = mid
+                continue
+        lo = mid + 1
+    return hi
+
+
+def _record_problem(rec: Any) -> Optional[str]:
+    if not isinstance(rec, dict) or "ev" not in rec or "t" not in rec:
+        return "not a trace record (needs \"ev\" and \"t\")"
+    t = rec["t"]
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        return f"\"t\" must be a finite number, not {show(t)}"
+    if not isinstance(rec["ev"], str):
+        return f"\"ev\" must be a string, not {show(rec['ev'])}"
+    for k in ("src", "dst", "type", "label"):
+        if k in rec and not isinstance(rec[k], str):
+            return f"\"{k}\" must be a string, not {show(rec[k])}"
+    return None
+
+
+def read_records(path: str) -> TraceRecords:
+    shown = printable(path)
     try:
         fh = open(path, encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such trace file") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    out = []
+        raise UsageError(f"{shown}: no such trace file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{shown}: cannot read: {printable(getattr(exc, 'strerror', None) or str(exc))}") from None
+    out = TraceRecords(path)
     with fh:
         try:
             for n, line in enumerate(fh, 1):
@@ -102,16 +143,23 @@ def read_records(path: str) -> list[dict[str, Any]]:
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise UsageError(f"{path}: line {n}: not JSON ({exc.msg}); expected a trace written by "
+                    raise UsageError(f"{shown}: line {n}: not JSON ({exc.msg}); expected a trace written by "
                                      "`paxsim run SCENARIO --trace FILE`") from None
-                if not isinstance(rec, dict) or "ev" not in rec or not isinstance(rec.get("t"), (int, float)):
-                    raise UsageError(f"{path}: line {n}: not a trace record (needs \"ev\" and \"t\")")
+                except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+                    why = "nested too deep" if isinstance(exc, RecursionError) else printable(str(exc))[:100]
+                    raise UsageError(f"{shown}: line {n}: not a trace record ({why})") from None
+                problem = _record_problem(rec)
+                if problem:
+                    raise UsageError(f"{shown}: line {n}: {problem}")
                 rec.setdefault("i", len(out))
                 out.append(rec)
+                out.lines.append(n)
         except UnicodeDecodeError:
-            raise UsageError(f"{path}: not a text file") from None
+            raise UsageError(f"{shown}: not a text file") from None
+        except MemoryError:
+            raise UsageError(f"{shown}: cannot read: out of memory") from None
     if not out:
-        raise UsageError(f"{path}: the trace is empty")
+        raise UsageError(f"{shown}: the trace is empty")
     return out
 
 

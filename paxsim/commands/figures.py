@@ -29,8 +29,10 @@ def main(args) -> int:
     if not files:
         raise UsageError(f"--dir: no figNN*.toml scenarios in {folder}")
     scenarios = [load(p) for p in files]
-    if args.svg is not None and not Path(args.svg).is_dir():
-        raise UsageError(f"--svg: {args.svg} is not a folder")
+    if args.svg is not None:
+        from ..outputs import check_output
+
+        check_output("--svg", args.svg, folder=True)
     rows = []
     for sc in scenarios:
         r = replay(sc)

@@ -9,6 +9,8 @@ import tempfile
 
 from ..cli import UsageError
 from ..driver import RunResult, run_scenario
+from ..limits import MAX_BATCH_REQUESTS, MAX_COUNT, MAX_SEED
+from ..outputs import check_flag, check_output
 from ..report import event_lines
 from ..scenario import load
 
@@ -74,10 +76,9 @@ def print_result(r: RunResult, events: int) -> None:
 
 
 def main(args) -> int:
-    if args.seed is not None and args.seed < 0:
-        raise UsageError("--seed: must be a non-negative whole number")
-    if args.events < 0:
-        raise UsageError("--events: must not be negative")
+    check_flag("--seed", args.seed, 0, MAX_SEED, whole=True)
+    check_flag("--events", args.events, 0, MAX_COUNT, whole=True)
+    check_output("--trace", args.trace)
     given = [flag for flag, on in (
         ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
         ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
@@ -96,6 +97,13 @@ def main(args) -> int:
         raise UsageError("--diagram: cannot be combined with --json (use --svg FILE or paxsim draw)")
     for sc in scenarios:
         draw.check_options(args, list(sc.processes))
+    for sc in scenarios:  # every record kept (a trace, a diagram, --no-stream): bounded memory
+        requests = sum(len(c.requests) for c in sc.clients)
+        stream = args.stream if args.stream is not None else (not given and requests > LONG)
+        if not stream and requests > MAX_BATCH_REQUESTS:
+            why = ", ".join(given) or "--no-stream"
+            raise UsageError(f"{sc.source}: {requests:,} requests are too many to keep every record ({why}; at most "
+                             f"{MAX_BATCH_REQUESTS:,}): judge it as a stream (--stream, no trace or diagram)")
     ok = True
     for sc in scenarios:
         requests = sum(len(c.requests) for c in sc.clients)

@@ -74,8 +74,11 @@ class ResultsDB:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self._init_schema()
-            else:  # reading only: open read-only, change nothing (not even an empty file)
-                self.conn = sqlite3.connect(Path(os.path.abspath(path)).as_uri() + "?mode=ro", uri=True, timeout=30.0)
+            else:  # reading only: open read-only, change nothing (not even an empty file); with no
+                # writer (no -wal file) also make no -shm/-wal files beside it
+                quiet = "&immutable=1" if not os.path.exists(path + "-wal") else ""
+                self.conn = sqlite3.connect(Path(os.path.abspath(path)).as_uri() + "?mode=ro" + quiet, uri=True,
+                                            timeout=30.0)
                 self._check_schema()
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"--db: {path}: not a paxsim results database ({exc})") from None

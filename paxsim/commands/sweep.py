@@ -50,6 +50,8 @@ def main(args) -> int:
     from ..limits import printable
     from ..outputs import check_flag, check_output
 
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
     check_flag("--workers", args.workers, 1, MAX_WORKERS, whole=True)
     if args.name is not None and not args.name.strip():
         raise UsageError("--name: must not be empty")

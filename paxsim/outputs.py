@@ -33,6 +33,10 @@ def check_flag(flag: str, value: Any, low: float, high: float, *, whole: bool = 
     return value
 
 
+NAME_MAX = 255
+"""Bytes in one file or folder name (Linux, macOS and Windows file systems)."""
+
+
 def _writable_dir(folder: str) -> bool:
     return os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
 
@@ -52,6 +56,10 @@ def check_output(flag: str, path: Optional[str], *, folder: bool = False, create
     if "\0" in path:
         raise UsageError(f"{flag}: {shown}: a path cannot contain a NUL character")
     full = os.path.abspath(path)
+    longest = max(len(os.fsencode(part)) for part in full.split(os.sep))
+    if longest > NAME_MAX:
+        raise UsageError(f"{flag}: {shown[:80]}...: a file or folder name is at most {NAME_MAX} bytes, "
+                         f"this one has {longest}")
     if folder:
         if os.path.exists(full):
             if not os.path.isdir(full):

@@ -323,3 +323,16 @@ def test_bad_flag_values_are_one_line(tmp_path):
                  ["sweep", "--protocols", "paxos", "--workers", "100000"], ["draw", "x.jsonl", "--from", "nan"]):
         rc, out, err = cli(*argv)
         assert rc == 2 and err.count("\n") == 1 and "error: " in err, (argv, err)
+
+
+def test_names_too_long_for_the_file_system_are_refused_up_front(tmp_path):
+    long = "x" * 300
+    p = tmp_path / "ok.toml"
+    p.write_text(Path(FIG01).read_text())
+    trace = tmp_path / "t.jsonl"
+    assert cli("run", str(p), "--trace", str(trace))[0] == 0
+    for argv in (["run", str(p), "--trace", long], ["draw", str(trace), "--svg", long + ".svg"],
+                 ["figures", "--dir", long * 20], ["run", long * 20]):
+        rc, _, err = cli(*argv)
+        assert rc == 2 and err.count("\n") == 1, (argv[:2], err)
+    assert sorted(os.listdir(tmp_path)) == ["ok.toml", "t.jsonl"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..cli import UsageError
@@ -23,7 +24,7 @@ def add_parser(sub) -> None:
 
 def main(args) -> int:
     folder = Path(args.dir)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):  # never raises (a name too long is just not a folder)
         raise UsageError(f"--dir: {folder} is not a folder")
     files = figure_files(folder)
     if not files:

@@ -331,8 +331,8 @@ def test_names_too_long_for_the_file_system_are_refused_up_front(tmp_path):
     p.write_text(Path(FIG01).read_text())
     trace = tmp_path / "t.jsonl"
     assert cli("run", str(p), "--trace", str(trace))[0] == 0
-    for argv in (["run", str(p), "--trace", long], ["draw", str(trace), "--svg", long + ".svg"],
-                 ["figures", "--dir", long * 20], ["run", long * 20]):
+    for argv in (["run", str(p), "--trace", str(tmp_path / long)], ["draw", str(trace), "--svg", str(tmp_path / long)],
+                 ["figures", "--dir", long * 20], ["run", str(tmp_path / long)]):
         rc, _, err = cli(*argv)
         assert rc == 2 and err.count("\n") == 1, (argv[:2], err)
     assert sorted(os.listdir(tmp_path)) == ["ok.toml", "t.jsonl"]

@@ -336,3 +336,11 @@ def test_names_too_long_for_the_file_system_are_refused_up_front(tmp_path):
         rc, _, err = cli(*argv)
         assert rc == 2 and err.count("\n") == 1, (argv[:2], err)
     assert sorted(os.listdir(tmp_path)) == ["ok.toml", "t.jsonl"]
+
+
+def test_a_sweep_whose_scenarios_the_loader_refuses_is_refused_before_the_database(tmp_path):
+    db = tmp_path / "r.sqlite"
+    rc, _, err = cli("sweep", "--protocols", "paxos", "--delay", "1000", "--seeds", "1", "--workers", "1",
+                     "--db", str(db), "--no-progress")
+    assert rc == 2 and err.count("\n") == 1 and "params.heartbeat: must be at least 10" in err, err
+    assert not db.exists()

@@ -344,3 +344,10 @@ def test_a_sweep_whose_scenarios_the_loader_refuses_is_refused_before_the_databa
                      "--db", str(db), "--no-progress")
     assert rc == 2 and err.count("\n") == 1 and "params.heartbeat: must be at least 10" in err, err
     assert not db.exists()
+
+
+def test_a_run_with_nothing_to_draw_is_no_refusal(tmp_path):
+    p = tmp_path / "quiet.toml"
+    p.write_text('description = "no clients"\nprotocol = "single_server"\nservers = 1\n')
+    rc, out, err = cli("run", str(p), "--diagram", "--events", "0")
+    assert rc == 0 and "outcome SAFE" in out and "no diagram written" in err, (rc, err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 
 from ..cli import UsageError
@@ -35,6 +36,9 @@ def add_parser(sub) -> None:
     add_options(p, text_flag="--diagram")
     p.set_defaults(func=main)
 
+
+NOTHING_TO_DRAW = "the trace has no events to draw"
+"""paxsim.diagram's message for a run with nothing to draw (no clients, heartbeats hidden)."""
 
 LONG = 10_000
 """More requests than this, and no trace or diagram asked for: judged as a stream."""
@@ -118,7 +122,12 @@ def main(args) -> int:
             if stream and args.stream is None:
                 print(f"  ({requests:,} requests: judged as a stream, no trace kept; --no-stream keeps one)")
         if draw.wanted(args) or args.diagram_text:
-            draw.render(r, args, title=f"{sc.name}: {sc.description}")
+            try:
+                draw.render(r, args, title=f"{sc.name}: {sc.description}")
+            except UsageError as exc:  # a run with nothing to draw is no bad input: say so, go on
+                if not str(exc).endswith(NOTHING_TO_DRAW):
+                    raise
+                print(f"paxsim: note: {sc.name}: no diagram written, {NOTHING_TO_DRAW}", file=sys.stderr)
         if r.match is False:
             ok = False
     return 0 if ok else 1

@@ -246,9 +246,7 @@ def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = Sc
     source = printable(str(path))
     try:
         size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise error(source, "", f"too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8") if size <= MAX_FILE_BYTES else None
     except FileNotFoundError:
         raise error(source, "", "no such file") from None
     except UnicodeDecodeError:
@@ -257,6 +255,8 @@ def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = Sc
         raise error(source, "", f"cannot read: {printable(getattr(exc, 'strerror', None) or str(exc))}") from None
     except MemoryError:
         raise error(source, "", "cannot read: out of memory") from None
+    if text is None:
+        raise error(source, "", f"too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

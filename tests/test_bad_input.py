@@ -351,3 +351,13 @@ def test_a_run_with_nothing_to_draw_is_no_refusal(tmp_path):
     p.write_text('description = "no clients"\nprotocol = "single_server"\nservers = 1\n')
     rc, out, err = cli("run", str(p), "--diagram", "--events", "0")
     assert rc == 0 and "outcome SAFE" in out and "no diagram written" in err, (rc, err)
+
+
+def test_an_oversized_scenario_file_is_refused_without_reading_it(tmp_path, monkeypatch):
+    import paxsim.scenario as scenario
+
+    p = tmp_path / "big.toml"
+    p.write_text(Path(FIG01).read_text())
+    monkeypatch.setattr(scenario, "MAX_FILE_BYTES", 100)
+    rc, _, err = cli("run", str(p))
+    assert rc == 2 and err == f"paxsim: error: {p}: too large ({p.stat().st_size:,} bytes; at most 100)\n", err

@@ -243,7 +243,9 @@ def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = Sc
     """The TOML file at ``path`` as a dict; a missing, unreadable, oversized or
     malformed file, or any failure of the parser (nesting too deep, a number too
     long, memory) raises ``error(source, "", problem)``."""
-    source = printable(str(path))
+    source = printable(str(path)) or "''"
+    if not str(path):
+        raise error(source, "", "an empty file name")
     try:
         size = os.stat(path).st_size
         text = Path(path).read_text(encoding="utf-8") if size <= MAX_FILE_BYTES else None

@@ -361,3 +361,9 @@ def test_an_oversized_scenario_file_is_refused_without_reading_it(tmp_path, monk
     monkeypatch.setattr(scenario, "MAX_FILE_BYTES", 100)
     rc, _, err = cli("run", str(p))
     assert rc == 2 and err == f"paxsim: error: {p}: too large ({p.stat().st_size:,} bytes; at most 100)\n", err
+
+
+def test_an_empty_file_name_is_named_as_such():
+    for argv in (["run", "", FIG01], ["draw", ""]):
+        rc, _, err = cli(*argv)
+        assert rc == 2 and err.startswith("paxsim: error: '': an empty file name"), err

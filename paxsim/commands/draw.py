@@ -126,7 +126,9 @@ def _record_problem(rec: Any) -> Optional[str]:
 
 
 def read_records(path: str) -> TraceRecords:
-    shown = printable(path)
+    shown = printable(path) or "''"
+    if not path:
+        raise UsageError(f"{shown}: an empty file name (give a trace written by `paxsim run SCENARIO --trace FILE`)")
     try:
         fh = open(path, encoding="utf-8")
     except FileNotFoundError:

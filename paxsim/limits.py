@@ -76,6 +76,12 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def shown_path(path: str) -> str:
+    """A file name for a message: as is, or quoted when it is empty or begins or
+    ends with a space (so that it can be seen), with unprintable characters escaped."""
+    return printable(path) if path and path == path.strip() else repr(path)
+
+
 def _g(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 

@@ -18,7 +18,7 @@ import os
 from typing import Any, Optional
 
 from .cli import UsageError
-from .limits import number_problem, printable
+from .limits import number_problem, printable, shown_path
 
 
 def check_flag(flag: str, value: Any, low: float, high: float, *, whole: bool = False,
@@ -46,11 +46,13 @@ def check_output(flag: str, path: Optional[str], *, folder: bool = False, create
 
     A file (``folder=False``): its folder exists and is writable, and the path is
     not a folder (nor a file that may not be written). A folder: it exists and is
-    writable, or (``create``) the nearest existing folder above it is writable, so
-    that the command can make it. ``None`` (flag not given) passes."""
+    writable. ``create``: the command makes a missing folder (the folder itself,
+    or a file's folder), so the nearest existing folder above it must be writable.
+    Names longer than the file system allows are refused too. ``None`` (flag not
+    given) passes."""
     if path is None:
         return
-    shown = printable(path)
+    shown = shown_path(path)
     if not path:
         raise UsageError(f"{flag}: give a {'folder' if folder else 'file'} name")
     if "\0" in path:
@@ -60,26 +62,23 @@ def check_output(flag: str, path: Optional[str], *, folder: bool = False, create
     if longest > NAME_MAX:
         raise UsageError(f"{flag}: {shown[:80]}...: a file or folder name is at most {NAME_MAX} bytes, "
                          f"this one has {longest}")
-    if folder:
-        if os.path.exists(full):
-            if not os.path.isdir(full):
-                raise UsageError(f"{flag}: {shown} exists and is not a folder")
-            if not _writable_dir(full):
-                raise UsageError(f"{flag}: {shown}: folder is not writable")
-            return
-        if not create:
-            raise UsageError(f"{flag}: {shown}: no such folder")
-        above = os.path.dirname(full)
+    where = full if folder else os.path.dirname(full)
+    if os.path.exists(where):
+        if not os.path.isdir(where):
+            raise UsageError(f"{flag}: {shown}: {printable(where)} exists and is not a folder")
+        if not _writable_dir(where):
+            raise UsageError(f"{flag}: {shown}: folder {printable(where)} is not writable")
+    elif not create:
+        raise UsageError(f"{flag}: {shown}: {'no such folder' if folder else f'folder {printable(where)} does not exist'}")
+    else:
+        above = os.path.dirname(where)
         while not os.path.exists(above):
             above = os.path.dirname(above)
         if not _writable_dir(above):
-            raise UsageError(f"{flag}: {shown}: cannot create it in {printable(above)} (not a writable folder)")
+            raise UsageError(f"{flag}: {shown}: cannot create {printable(where)} in {printable(above)} "
+                             "(not a writable folder)")
+    if folder:
         return
-    parent = os.path.dirname(full)
-    if not os.path.isdir(parent):
-        raise UsageError(f"{flag}: {shown}: folder {printable(parent)} does not exist")
-    if not _writable_dir(parent):
-        raise UsageError(f"{flag}: {shown}: folder {printable(parent)} is not writable")
     if os.path.isdir(full):
         raise UsageError(f"{flag}: {shown} is a folder")
     if os.path.exists(full) and not os.access(full, os.W_OK):

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from .limits import (MAX_CLIENTS, MAX_COUNT, MAX_FILE_BYTES, MAX_REQUESTS, MAX_SEED, MAX_SERVERS, MAX_TEXT,
-                     MAX_TIME, name_problem, number_problem, period_problem, printable, show)
+                     MAX_TIME, name_problem, number_problem, period_problem, printable, show, shown_path)
 from .protocols import ParamError, UnknownProtocol, load_protocol
 from .types import OUTCOMES
 
@@ -243,7 +243,7 @@ def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = Sc
     """The TOML file at ``path`` as a dict; a missing, unreadable, oversized or
     malformed file, or any failure of the parser (nesting too deep, a number too
     long, memory) raises ``error(source, "", problem)``."""
-    source = printable(str(path)) or "''"
+    source = shown_path(str(path))
     if not str(path):
         raise error(source, "", "an empty file name")
     try:
@@ -273,7 +273,7 @@ def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = Sc
 
 def load(path: str | Path) -> Scenario:
     """The scenario file at ``path``, validated; faults that would do nothing are refused."""
-    return from_dict(read_toml(path), source=printable(str(path)), name=printable(Path(path).stem) or "scenario",
+    return from_dict(read_toml(path), source=shown_path(str(path)), name=printable(Path(path).stem) or "scenario",
                      noop_faults="refuse")
 
 

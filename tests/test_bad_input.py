@@ -367,3 +367,19 @@ def test_an_empty_file_name_is_named_as_such():
     for argv in (["run", "", FIG01], ["draw", ""]):
         rc, _, err = cli(*argv)
         assert rc == 2 and err.startswith("paxsim: error: '': an empty file name"), err
+
+
+def test_blank_names_are_quoted_and_csv_names_are_checked(tmp_path):
+    rc, _, err = cli("run", " ", FIG01)
+    assert rc == 2 and err == "paxsim: error: ' ': no such file\n", err
+    db = tmp_path / "r.sqlite"
+    assert cli("sweep", "--protocols", "single_server", "--servers", "1", "--seeds", "1", "--workload", "1x1",
+               "--workers", "1", "--no-progress", "--db", str(db))[0] == 0
+    listing = sorted(os.listdir(tmp_path))
+    for csv, expect in ((str(tmp_path / ("x" * 300)), "at most 255 bytes"), (str(tmp_path), "is a folder"),
+                        (str(db / "x.csv"), "exists and is not a folder")):
+        rc, _, err = cli("compare", "--db", str(db), "--no-plots", "--csv", csv)
+        assert rc == 2 and expect in err, err
+    assert sorted(os.listdir(tmp_path)) == listing
+    rc, out, _ = cli("compare", "--db", str(db), "--no-plots", "--csv", str(tmp_path / "new" / "rows.csv"))
+    assert rc == 0 and (tmp_path / "new" / "rows.csv").exists()

@@ -358,5 +358,5 @@ def test_every_subcommand_runs_or_refuses_bad_flags_in_one_line(cmd_argv):
         shutil.copytree(template, tmp, dirs_exist_ok=True)
         argv = [a.format(**_WORKSPACE) if a.startswith("{") else a for a in argv]
         names = tuple(printable(a) for a in argv if a.strip()) + tuple(COMMANDS[cmd][1]) + (
-            "required", "unrecognized arguments", "argument ", "--db") + (("''",) if "" in argv else ())
+            "required", "unrecognized arguments", "argument ", "--db") + tuple(repr(a) for a in argv if not a.strip())
         check([cmd, *argv], tmp, names)

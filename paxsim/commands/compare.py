@@ -35,9 +35,7 @@ def main(args) -> int:
     if not args.no_plots:
         check_output("--out", args.out, folder=True, create=True)
     if args.csv is not None:
-        check_output("--csv", os.path.dirname(os.path.abspath(args.csv)), folder=True, create=True)
-        if os.path.isdir(args.csv):
-            raise UsageError(f"--csv: {args.csv} is a folder")
+        check_output("--csv", args.csv, create=True)  # its folder is made if missing
     rows = read_rows(db, args.experiment)  # read-only: the file is never changed
     if not rows:
         raise UsageError(f"--db: {db} holds no runs yet")

@@ -8,7 +8,7 @@ import os
 from typing import Any, Optional
 
 from ..cli import UsageError
-from ..limits import printable, show
+from ..limits import printable, show, shown_path
 
 OUTPUTS = (("svg", "SVG"), ("png", "PNG"), ("pdf", "PDF"))
 
@@ -126,7 +126,7 @@ def _record_problem(rec: Any) -> Optional[str]:
 
 
 def read_records(path: str) -> TraceRecords:
-    shown = printable(path) or "''"
+    shown = shown_path(path)
     if not path:
         raise UsageError(f"{shown}: an empty file name (give a trace written by `paxsim run SCENARIO --trace FILE`)")
     try:

@@ -648,7 +648,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                 noop.add(len(faults))
             faults.append(FaultSpec(kind, match=match, nth=nth, by=by))
         paths.append(path)
-    noop |= _timeline_noops(v, faults, paths, servers, refuse=noop_faults == "refuse")
+    noop |= _timeline_noops(v, faults, paths, servers, refuse=noop_faults == "refuse", never=noop)
 
     return Scenario(
         name=v.string(data, "name", "name", name or "scenario"),
@@ -669,15 +669,16 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
 
 
 def _timeline_noops(v: _V, faults: list[FaultSpec], paths: list[str], servers: Sequence[str], *,
-                    refuse: bool) -> set[int]:
+                    refuse: bool, never: set[int] = frozenset()) -> set[int]:
     """Check the crashes and recoveries as a timeline, per server in time order: a
     server crashes only while up and recovers only while down. Returns the indices of
     the faults that break this (they would do nothing), or refuses the first one.
     A server that a message may crash (``crash_after_send`` / ``_receive``) may be up
-    or down at any time: its timed faults are not judged."""
+    or down at any time: its timed faults are not judged (``never``: the indices of
+    targeted faults that can never fire, and so crash nobody)."""
     maybe: set[str] = set()
-    for f in faults:
-        if f.kind in ("crash_after_send", "crash_after_receive"):
+    for i, f in enumerate(faults):
+        if f.kind in ("crash_after_send", "crash_after_receive") and i not in never:
             who = (f.match or {}).get("from" if f.kind == "crash_after_send" else "to")
             maybe.update(servers if who is None else (who,))
     down: dict[str, float] = {}  # server -> when it crashed

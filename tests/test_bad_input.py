@@ -383,3 +383,17 @@ def test_blank_names_are_quoted_and_csv_names_are_checked(tmp_path):
     assert sorted(os.listdir(tmp_path)) == listing
     rc, out, _ = cli("compare", "--db", str(db), "--no-plots", "--csv", str(tmp_path / "new" / "rows.csv"))
     assert rc == 0 and (tmp_path / "new" / "rows.csv").exists()
+
+
+def test_leaving_out_no_op_faults_is_stable():
+    """A targeted crash on a kind the protocol never sends crashes nobody, so the
+    recovery after it is a no-op too: both go, and writing the scenario back and
+    reading it again changes nothing more."""
+    import tomllib
+
+    d = {"description": "x", "protocol": "uncoordinated", "servers": 2,
+         "clients": [{"name": "C1", "requests": [{"id": "m1", "at": 0.0}]}],
+         "faults": [{"crash_after_send": {"type": "ACC", "from": "S1"}}, {"at": 10.0, "recover": "S1"}]}
+    sc = from_dict(d)
+    assert sc.faults == ()
+    assert from_dict(tomllib.loads(sc.to_toml())).to_toml() == sc.to_toml()

@@ -5,12 +5,19 @@ and fires the same number of timeouts with callbacks, in the same process.
 The ratio (paxsim / bare SimPy) is the number that matters: it does not depend on
 the machine's speed, only on how much work paxsim adds per delivered message.
 Both sides are timed in process CPU time (``time.process_time``), best of
-``repeat`` runs, interleaved, so that other load on the machine changes little.
+``repeat`` runs, interleaved, so that other load on the machine changes little;
+the spread of the ratio of each interleaved pair says how much it did.
+
+Also measured: the same ratio per stage (:func:`stage_ratios`), the CPU time to
+build a world (:func:`world_construction`), and what ``paxsim run --json`` costs
+as a whole process against ``paxsim run --stream`` (:func:`run_json_vs_stream`).
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -115,17 +122,26 @@ def stage_costs(requests: int = 200, clients: int = 2) -> list[dict]:
     return rows
 
 
+def spread(values: list[float]) -> dict:
+    """min, median and max, rounded for reading."""
+    return {"min": round(min(values), 4), "median": round(statistics.median(values), 4),
+            "max": round(max(values), 4)}
+
+
 def measure(protocol: str = "paxos", servers: int = 5, clients: int = 4, requests: int = 1500,
             repeat: int = 3, params: Optional[dict] = None) -> dict:
     spec = workload(protocol, servers, clients, requests, params=params)
     best_p: Optional[PaxsimRun] = None
     best_s = float("inf")
+    pairs = []  # the ratio of each interleaved pair of runs
     gc.collect()
     for _ in range(repeat):
         r = run_paxsim(spec)
         if best_p is None or r.seconds < best_p.seconds:
             best_p = r
-        best_s = min(best_s, run_bare_simpy(r.deliveries))
+        s = run_bare_simpy(r.deliveries)
+        best_s = min(best_s, s)
+        pairs.append(s / r.seconds)
     assert best_p is not None
     p_rate = best_p.deliveries / best_p.seconds
     s_rate = best_p.deliveries / best_s
@@ -142,7 +158,83 @@ def measure(protocol: str = "paxos", servers: int = 5, clients: int = 4, request
         "paxsim_deliveries_per_s": p_rate,
         "simpy_deliveries_per_s": s_rate,
         "ratio": p_rate / s_rate,
+        "ratio_spread": spread(pairs),
+        "repeat": repeat,
+        "world_ms": world_construction(spec),
     }
+
+
+def world_construction(spec: dict, times: int = 30) -> float:
+    """CPU milliseconds to build the world of ``spec`` (network, links, hosts,
+    clients, faults), best of ``times``: what every run pays before its first event."""
+    scenario = from_dict(spec, source="<bench>", name="bench")
+    best = float("inf")
+    for _ in range(times):
+        t0 = time.process_time()
+        World(scenario, record_trace=False)
+        best = min(best, time.process_time() - t0)
+    return round(best * 1000, 3)
+
+
+def stage_ratios(requests: int = 300, clients: int = 2, repeat: int = 3) -> list[dict]:
+    """The bench ratio of every stage (``STAGES``), each on its figure's number of servers,
+    in steady state: how much each stage's protocol (and its checking) costs per delivery."""
+    rows = []
+    for protocol, servers in STAGES:
+        r = measure(protocol, servers, clients, requests, repeat=repeat)
+        rows.append({k: r[k] for k in ("protocol", "servers", "ratio", "ratio_spread", "deliveries",
+                                       "paxsim_deliveries_per_s", "world_ms", "outcome")})
+    return rows
+
+
+def run_json_vs_stream(protocol: str = "paxos", servers: int = 5, clients: int = 4, requests: int = 500,
+                       repeat: int = 3) -> dict:
+    """CPU seconds of whole ``paxsim run`` processes on one scenario of ``clients x
+    requests`` requests (2,000 by default): ``--json`` (no trace unless asked for),
+    ``--json --digest`` (a trace and its digest) and ``--json --stream``, interleaved,
+    best of ``repeat``; the ratios against ``--stream``, with their spread over rounds."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from .scenario import from_dict
+
+    spec = workload(protocol, servers, clients, requests)
+    text = from_dict(spec, source="<bench>", name="bench-run").to_toml()
+    root = str(Path(__file__).resolve().parent.parent)  # where this paxsim is imported from
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    modes = {"json": ["--json"], "digest": ["--json", "--digest"], "stream": ["--json", "--stream"]}
+    seconds: dict[str, list[float]] = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory(prefix="paxsim-bench-") as tmp:
+        path = Path(tmp) / "bench-run.toml"
+        path.write_text(text)
+        for _ in range(repeat):
+            for mode, flags in modes.items():
+                before = os.times()
+                subprocess.run([sys.executable, "-m", "paxsim", "run", str(path), *flags], env=env, check=True,
+                               stdout=subprocess.DEVNULL)
+                after = os.times()
+                seconds[mode].append(after.children_user + after.children_system
+                                     - before.children_user - before.children_system)
+    best = {m: min(v) for m, v in seconds.items()}
+    return {
+        "workload": f"{protocol} n={servers}, {clients} clients x {requests} requests, no faults",
+        "requests": clients * requests,
+        "seconds": {m: round(v, 3) for m, v in best.items()},
+        "json_over_stream": round(best["json"] / best["stream"], 3),
+        "json_over_stream_spread": spread([j / s for j, s in zip(seconds["json"], seconds["stream"])]),
+        "digest_over_stream": round(best["digest"] / best["stream"], 3),
+        "repeat": repeat,
+    }
+
+
+def machine() -> dict:
+    """What the numbers were measured on, and how busy it was."""
+    import platform
+
+    return {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "cpus": os.cpu_count(), "load": [round(x, 2) for x in os.getloadavg()]}
 
 
 # ---------------------------------------------------------------- memory ---

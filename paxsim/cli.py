@@ -13,7 +13,7 @@ import sys
 from typing import Optional, Sequence
 
 # Shown first in --help, in this order; any other module in paxsim/commands follows.
-PREFERRED = ["run", "figures", "draw", "fuzz", "sweep", "compare", "bench"]
+PREFERRED = ["run", "figures", "draw", "fuzz", "check", "sweep", "compare", "bench"]
 
 
 def command_names() -> list[str]:

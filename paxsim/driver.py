@@ -66,7 +66,12 @@ def run_scenario(scenario: Scenario, seed: Optional[int] = None, *, record_trace
     keep none (the result's history then has no records; see :mod:`paxsim.streaming`)."""
     if seed is not None:
         scenario = scenario.with_seed(seed)
-    world = World(scenario, record_trace=record_trace, stream=stream)
+    if scenario.schedule:  # an exact interleaving (paxsim check's counterexamples)
+        from .sim.replay import ReplayWorld
+
+        world = ReplayWorld(scenario, record_trace=record_trace)
+    else:
+        world = World(scenario, record_trace=record_trace, stream=stream)
     history = world.run()
     verdict = check(history)
     if world.trace is not None:

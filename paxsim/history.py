@@ -10,12 +10,9 @@ the trace event that produced the record), so that a violation can point there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Protocol
 
 from .types import ProcessId, Request, State
-
-if TYPE_CHECKING:
-    from .streaming import StreamChecker
 
 
 # The three record types are immutable named tuples: a run makes one per request,
@@ -62,12 +59,22 @@ class Execution(NamedTuple):
 class FinalWorld:
     """The world at the end of the run, for judging liveness.
 
-    ``up``: servers that are up. ``groups``: the network's connectivity at the end,
-    as groups of processes that can all reach each other (a process in no group is
-    connected to everybody). ``quorum``: how many servers the protocol needs, up and
-    connected to each other and to the client, to answer a request.
-    ``settled``: whether the run went on long enough after its last fault for the
-    protocol to finish (otherwise liveness is not judged).
+    ``up``: servers that are up. ``groups``: a partition still in force at the end,
+    as groups of processes that reach each other (a process in no group reaches
+    everybody); ``cut``: ordered pairs ``(src, dst)`` whose link delivers nothing at
+    the end (an active partition separates them, or the link loses every message).
+    ``quorum``: how many servers the protocol needs, up and connected to each
+    other and to the client, to answer a request. ``settled``: whether the run went
+    on for ``settle`` after its last fault (otherwise liveness is not judged).
+
+    Per client, when the simulator knows them (else every client may contact
+    every server, kept resending, over lossless links): ``contacts``, the servers
+    it may contact; ``tries``, its unanswered request's id and how many times it
+    sent it at or after ``last_fault`` (crashes, recoveries, partitions, heals and
+    targeted faults); ``loss``, the highest loss of the links it needs that are not
+    cut (to, from and among the servers). ``server_loss``: the highest loss of the
+    links among servers that are not cut; ``round_trip``: twice the slowest mean
+    delay among them (0: unknown).
     """
 
     end_time: float
@@ -77,8 +84,18 @@ class FinalWorld:
     quorum: int = 1
     settled: bool = True
     catch_up: bool = True
+    cut: frozenset = frozenset()
+    contacts: dict = field(default_factory=dict)
+    tries: dict = field(default_factory=dict)
+    loss: dict = field(default_factory=dict)
+    last_fault: float = 0.0
+    server_loss: float = 0.0
+    round_trip: float = 0.0
 
     def connected(self, a: ProcessId, b: ProcessId) -> bool:
+        """Whether ``a`` and ``b`` exchange messages both ways at the end."""
+        if (a, b) in self.cut or (b, a) in self.cut:
+            return False
         ga = gb = None
         for i, g in enumerate(self.groups):
             if a in g:
@@ -88,14 +105,34 @@ class FinalWorld:
         return ga is None or gb is None or ga == gb
 
     def reachable_servers(self, client: ProcessId) -> list[ProcessId]:
-        """The largest set of up servers that the client reaches and that reach each other."""
-        up = [s for s in self.servers if s in self.up and self.connected(client, s)]
+        """The largest set of up servers that reach each other and include one the
+        client may contact and reaches (each server in turn as that one; members
+        are added in server order when connected to all members so far)."""
+        contacts = self.contacts.get(client) or self.servers
+        up = [s for s in self.servers if s in self.up]
         best: list[ProcessId] = []
         for s in up:
-            comp = [t for t in up if self.connected(s, t)]
+            if s not in contacts or not self.connected(client, s):
+                continue
+            comp = [s]
+            for t in up:
+                if t != s and all(self.connected(t, u) for u in comp):
+                    comp.append(t)
             if len(comp) > len(best):
                 best = comp
         return best
+
+
+class RecordSink(Protocol):
+    """What a streaming history hands its records to (a checker that judges them as
+    they come, e.g. :class:`paxsim.checker.StreamChecker`): three sinks with an
+    ``append(record)`` method, and the verdict once the run is over."""
+
+    invocations: Any
+    replies: Any
+    executions: Any
+
+    def verdict(self, final: Optional["FinalWorld"]) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -109,10 +146,9 @@ class History:
     replies: list[Observed] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
     final: Optional[FinalWorld] = None
-    stream: Optional["StreamChecker"] = None
+    stream: Optional[RecordSink] = None
 
     @classmethod
-    def streaming(cls, checker: "StreamChecker") -> "History":
+    def streaming(cls, checker: RecordSink) -> "History":
         """A history whose records go straight to ``checker`` (none are kept)."""
-        sinks: Any = checker
-        return cls(sinks.invocations, sinks.replies, sinks.executions, stream=checker)
+        return cls(checker.invocations, checker.replies, checker.executions, stream=checker)

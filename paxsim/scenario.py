@@ -35,6 +35,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from .limits import (MAX_CLIENTS, MAX_COUNT, MAX_FILE_BYTES, MAX_REQUESTS, MAX_SEED, MAX_SERVERS, MAX_TEXT,
                      MAX_TIME, name_problem, number_problem, period_problem, printable, show, shown_path)
+from .interleaving import Step, parse_schedule
 from .protocols import ParamError, UnknownProtocol, load_protocol
 from .types import OUTCOMES
 
@@ -150,6 +151,7 @@ class Scenario:
     settle: float = DEFAULT_SETTLE
     figure: Optional[str] = None
     source: str = "<scenario>"
+    schedule: tuple[Step, ...] = ()   # an exact interleaving to replay (paxsim.interleaving)
 
     def with_seed(self, seed: int) -> "Scenario":
         return replace(self, seed=seed)
@@ -231,6 +233,8 @@ class Scenario:
             faults.append(e)
         if faults:
             d["faults"] = faults
+        if self.schedule:
+            d["schedule"] = [step.to_dict() for step in self.schedule]
         return d
 
     def to_toml(self) -> str:
@@ -394,7 +398,7 @@ def mean_delay(delay: dict) -> float:
 
 
 TOP_KEYS = ("name", "description", "figure", "protocol", "servers", "seed", "expected", "until", "settle",
-            "params", "network", "clients", "faults")
+            "params", "network", "clients", "faults", "schedule")
 TARGETED = ("drop", "delay", "crash_after_send", "crash_after_receive")
 
 
@@ -419,7 +423,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     description = v.string(data, "description", "description", required=True)
     proto_name = v.string(data, "protocol", "protocol", required=True)
     try:
-        proto = load_protocol(proto_name)
+        proto = load_protocol(proto_name, near=source)
     except UnknownProtocol as exc:
         raise v.err("protocol", str(exc)) from None
 
@@ -650,6 +654,12 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         paths.append(path)
     noop |= _timeline_noops(v, faults, paths, servers, refuse=noop_faults == "refuse", never=noop)
 
+    schedule: tuple[Step, ...] = ()
+    if "schedule" in data:
+        schedule = parse_schedule(data["schedule"], v.err, servers, processes)
+        if faults:
+            raise v.err("faults", "a scenario with a schedule names its crashes as steps, not faults")
+
     return Scenario(
         name=v.string(data, "name", "name", name or "scenario"),
         description=description,
@@ -665,6 +675,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         settle=settle,
         figure=figure,
         source=source,
+        schedule=schedule,
     )
 
 
@@ -731,7 +742,7 @@ def dumps_toml(d: dict) -> str:
     for k, v in d.items():
         if isinstance(v, dict):
             tables.append((k, v))
-        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v) and k in ("clients", "faults"):
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v) and k in ("clients", "faults", "schedule"):
             arrays.append((k, v))
         else:
             lines.append(f"{k} = {_toml_value(v)}")

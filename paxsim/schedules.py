@@ -19,9 +19,11 @@ from .sim.rng import stream
 def random_schedule(protocol: str, seed: int, *, servers: int = 3, clients: int = 2, requests: int = 3,
                     loss: float = 0.05, duplicate: float = 0.02, crashes: int = 1, partitions: int = 1,
                     recover: bool = True, horizon: float = 60.0, params: Optional[dict] = None,
-                    delay: Sequence[float] = (0.5, 1.5), settle: float = 60.0) -> dict:
-    """The scenario as a dict (the TOML schema); see :func:`random_scenario`."""
-    rng = stream(seed, "schedule", protocol, servers, clients, requests)
+                    delay: Sequence[float] = (0.5, 1.5), settle: float = 60.0, key: Optional[str] = None) -> dict:
+    """The scenario as a dict (the TOML schema); see :func:`random_scenario`.
+    ``key`` names the random stream instead of ``protocol``: schedules drawn with
+    the same key and seed are the same for every protocol (paired comparisons)."""
+    rng = stream(seed, "schedule", protocol if key is None else key, servers, clients, requests)
     names = [f"S{i}" for i in range(1, servers + 1)]
     cnames = [f"C{i}" for i in range(1, clients + 1)]
     counter = 0

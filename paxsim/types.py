@@ -29,7 +29,9 @@ class Request:
     real systems); the streaming checker also identifies requests by (client, seq).
     It does not take part in equality: a request is its id and client.
 
-    ``key`` is a CRC-32 of the id, computed once, for the chained state digest."""
+    ``key`` is a CRC-32 of the id, computed once, for the chained state digest. It
+    only speeds comparisons up: two ids may share a key (``req-2f74de6ba`` and
+    ``req-3a4e5ebf7d`` do), so equal keys never make two requests the same."""
 
     id: str
     client: ProcessId
@@ -48,7 +50,7 @@ class Request:
 _MASK = (1 << 64) - 1
 
 
-def _chain(digest: int, key: int) -> int:
+def chain_digest(digest: int, key: int) -> int:
     """The digest of (sequence with digest ``digest``) + the request with ``key``.
 
     CPython's tuple hash (an xxHash-style mix) of two ints: order-sensitive, cheap,
@@ -64,8 +66,16 @@ class State:
 
     Stored as a persistent linked list: each state points at the state before it,
     so a reply carries a reference (constant size) and states reached by the same
-    executions share their past. Two states are equal when their length and chained
-    digest are equal, so comparing them costs O(1), wherever they were computed.
+    executions share their past.
+
+    Equality is exact: two states are equal when they list the same requests (by
+    id) in the same order. The length and the chained digest are compared first
+    (O(1): different ones prove the states differ); equal ones are confirmed by
+    walking both chains down together until they meet in a shared node, so a
+    digest collision (e.g. two ids with the same CRC-32) never makes two different
+    sequences equal. Where a chain ends in a snapshot node (``trimmed``), what lies
+    below it is no longer listed: there, equal length and digest is all that is
+    left to compare. The hash is the digest's, so equal states hash alike.
     """
 
     length: int
@@ -74,18 +84,35 @@ class State:
     parent: Optional["State"] = field(default=None, repr=False)
 
     def __eq__(self, other: object) -> bool:
-        return (
+        return self is other or (
             isinstance(other, State)
             and self.length == other.length
             and self.digest == other.digest
+            and self.same_requests(other)
         )
+
+    def same_requests(self, other: "State") -> bool:
+        """Whether ``other`` (of the same length) lists the same requests: walks both
+        chains down together until a shared node (or a snapshot node, below which
+        nothing is listed). O(nodes not shared)."""
+        a: Optional[State] = self
+        b: Optional[State] = other
+        while a is not b and a is not None and b is not None:
+            ra, rb = a.request, b.request
+            if ra is None or rb is None:  # a snapshot node: nothing listed below it
+                return a.length == b.length and a.digest == b.digest
+            if ra.id != rb.id or ra.client != rb.client:
+                return False
+            a, b = a.parent, b.parent
+        # one chain ran out (a node of length 1 without a parent): the other must be empty too
+        return a is b or (0 if a is None else a.length) == (0 if b is None else b.length) == 0
 
     def __hash__(self) -> int:
         return hash((self.length, self.digest))
 
     def then(self, request: Request) -> "State":
         """The state after executing ``request`` in this state."""
-        return State(self.length + 1, _chain(self.digest, request.key), request, self)
+        return State(self.length + 1, chain_digest(self.digest, request.key), request, self)
 
     def requests(self) -> list[Request]:
         """The executed requests, oldest first (walks the chain: O(length))."""

@@ -238,11 +238,21 @@ def test_real_time_violation():
     # m1 is answered at t=2; m2 is invoked at t=3; yet m2 is ordered before m1.
     h = History([inv(0, m1), inv(3, m2)],
                 [saw(2, m1, state(m2, m1), "S1"), saw(5, m2, state(m2), "S2")])
+    # The reply to m1 holds m2 before anybody invoked it: reported once, that way.
     v = check(h)
     assert invariants(v) == ["real_time"]
     d = v.violations[0].detail
-    assert d.startswith("m1 was answered before C2 invoked m2 at t=3")
-    assert "executed m2 as request 1 before m1 as request 2" in d
+    assert d == ("C1 saw <s^21> for m1 from S1 at t=2, but that state holds m2,"
+                 " which C2 invoked only later, at t=3")
+
+
+def test_real_time_when_the_earlier_reply_does_not_show_the_later_request():
+    # m1 answered at t=2 with <s^1>; m2 invoked at t=3; a later reply orders m2 first.
+    h = History([inv(0, m1), inv(3, m2)],
+                [saw(2, m1, state(m1), "S1"), saw(5, m2, state(m2, m1), "S2")])
+    # <s^1> then <s^21>: a fork, and m2 executed before m1 although invoked after
+    # m1 was answered
+    assert invariants(check(h)) == ["prefix_chain", "real_time"]
 
 
 def test_real_time_needs_the_reply_strictly_before_the_invocation():
@@ -305,7 +315,9 @@ def test_pending_request_with_reachable_quorum_is_stuck():
     v = check(pending_m2(world()))
     assert v.outcome == "STUCK" and invariants(v) == ["liveness"]
     assert v.violations[0].detail.startswith(
-        "m2, invoked by C2 at t=0, never got a reply, although S1, S2, S3 were up and reachable")
+        "m2, invoked by C2 at t=0, never got a reply, although from the last fault (t=0) to the"
+        " end (t=100) S1, S2, S3 were up, reachable from C2 over links that deliver, and reached"
+        " each other (quorum 2) (STUCK: a request is STUCK only if")
 
 
 def test_pending_request_without_quorum_is_safe():

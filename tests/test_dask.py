@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from paxsim.cli import main as cli_main
@@ -35,3 +38,83 @@ def test_bad_scheduler_address_exits_2_and_writes_nothing(tmp_path, capsys):
     assert rc == 2
     assert "--scheduler: cannot connect to nonsense://x" in capsys.readouterr().err
     assert not db.exists()
+
+
+USER_MODULE = '''"""A user's protocol module, in a folder the Dask workers know nothing about."""
+from paxsim.protocols.paxos import Paxos
+
+
+class HalfQuorumPaxos(Paxos):
+    """Paxos with its learn quorum as a parameter (0: a majority)."""
+
+    name = "half_quorum_paxos"
+    params = {**Paxos.params, "lq": 0}
+
+    def learn_quorum(self):
+        return self.p["lq"] or super().learn_quorum()
+'''
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A real scheduler and two worker processes on 127.0.0.1, started here. The
+    workers run in an empty folder with only paxsim on their path."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(root)
+    env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
+    where = tmp_path / "cluster"
+    where.mkdir()
+    sfile = where / "scheduler.json"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--no-dashboard", "--scheduler-file", str(sfile)],
+                              cwd=where, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(sfile.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(sfile), "--host",
+                 "127.0.0.1", "--nthreads", "1", "--no-dashboard", "--no-nanny", "--name", f"w{i}",
+                 "--local-directory", str(where / f"w{i}")],
+                cwd=where, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with distributed.Client(address, timeout=30) as c:
+            c.wait_for_workers(2, timeout=60)
+            assert set(c.run(lambda: __import__("importlib.util").util.find_spec("dask_user_mod")).values()) == {None}
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_a_users_module_is_shipped_to_real_workers_and_gives_the_local_rows(tmp_path, monkeypatch, cluster):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "dask_user_mod.py").write_text(USER_MODULE)
+    monkeypatch.chdir(user)                # found from the current folder, as python -m would
+    exp = experiment_from_flags("u", {"protocols": "paxos,dask_user_mod:HalfQuorumPaxos,"
+                                                   "examples.flexible_paxos:FlexiblePaxos",
+                                      "servers": "3", "crash_rate": "1", "seeds": "4"},
+                                param_grid={"lq": [0, 3], "q2": [3]})
+    local, remote = str(tmp_path / "local.sqlite"), str(tmp_path / "dask.sqlite")
+    run_sweep(exp, local, workers=1, progress=False)
+    stats = run_sweep(exp, remote, scheduler=cluster, progress=False)
+    assert stats.ran == 16
+    with distributed.Client(cluster, timeout=30) as c:
+        where = c.run(lambda: __import__("dask_user_mod").__file__)
+    assert len(where) == 2 and all(str(user) not in f for f in where.values())   # the shipped copies
+    a, b = read_rows(local), read_rows(remote)
+    assert len(a) == 16 and a == b

@@ -16,7 +16,7 @@ import pytest
 from paxsim import load_scenario, run_scenario, scenario_from_dict
 from paxsim.cli import main as cli_main
 from paxsim.diagram import DiagramError, as_text, build, save, svg
-from paxsim.diagram.model import _overlap
+from paxsim.diagram.model import _overlap, readable_states
 from paxsim.figures import SCENARIO_DIR, figure_files
 
 FIGURES = figure_files(SCENARIO_DIR)
@@ -93,7 +93,7 @@ def test_figure_svg_is_xml_with_the_tutorials_labels(drawn, path):
     for kind in ("ACC", "LRN", "PREP", "PROM"):
         if kind in types:
             assert f"<{kind}," in joined, kind
-    for r in f.records:
+    for r in readable_states(f.records):
         if r["ev"] == "execute":                   # the state after each execution, in its box
             assert r["state"] in texts
     ids = _ids(f.svg)

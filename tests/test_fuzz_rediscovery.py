@@ -28,7 +28,9 @@ STAGES = [
     ("send_accept", 2, True, "fig03-lost", 1, 100),
     ("retrans_accept_fallback", 2, False, "fig05", 0, 100),
     ("wait_for_learn_fallback", 2, False, "fig07", 0, 100),
-    ("wait_for_learn_majority", 3, False, "fig09a", 2, 150),
+    # Fig. 9 is STUCK since #12 (a server never learns a second value for a slot):
+    # the liveness search finds two leaders that never decide slot 1 again
+    ("wait_for_learn_majority", 3, True, "fig09a", 1, 150),
     ("leader_change_rounds", 5, False, "fig12a", 0, 150),
 ]
 

@@ -72,10 +72,10 @@ def test_random_schedules_break_each_broken_stage(protocol, servers, extra):
     else:
         pytest.fail(f"no random schedule (seeds 0..399) breaks {protocol}")
     if protocol == "paxos_promise_without_round":
-        # the very same schedule with rounds in the promises: no safety violation (with
-        # 30% loss a request may still be unanswered when the short run ends)
+        # the very same schedule with rounds in the promises: SAFE (a request still
+        # unanswered when the short run ends under 30% loss is a note, not STUCK)
         fixed = run_scenario(dataclasses.replace(sc, protocol="paxos"), record_trace=False)
-        assert not fixed.verdict.safety_violations, _describe(fixed)
+        assert fixed.outcome == "SAFE", _describe(fixed)
 
 
 @pytest.mark.parametrize("servers, extra", [(3, HARSH), (5, {"requests": 8, "clients": 3}), (3, NO_RECOVERY)],

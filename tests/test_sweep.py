@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from paxsim.cli import main as cli_main
-from paxsim.sweep import (Experiment, GridError, ResultsDB, experiment_from_flags, load_experiment, read_rows,
-                          run_sweep)
+from paxsim.sweep import (Experiment, GridError, ResultsDB, experiment_from_flags, load_experiment, protocol_code,
+                          read_rows, run_sweep)
 from paxsim.sweep import runner as runner_mod
 from paxsim.sweep.db import COLUMNS, export_csv, to_dataframe
 
@@ -42,7 +43,8 @@ def test_grid_from_flags_leaves_out_what_a_protocol_cannot_run():
     assert exp.seeds == [0, 1, 2]
     c = cfgs[0]
     assert c.key() == ("single_server n=1 loss=0 dup=0 delay=0.5-1.5 crash=0 part=0 wl=2x3 h=60 recover=yes "
-                       "thr=10")
+                       f"thr=10 code={protocol_code('single_server')}")
+    assert len(protocol_code("single_server")) == 12 and protocol_code("paxos") != protocol_code("single_server")
 
 
 def test_flag_values_parse():
@@ -314,3 +316,90 @@ def test_progress_bar_and_plain_lines():
     p.advance(3)
     p.close()
     assert "exp" in fancy.getvalue() and "7/10" in fancy.getvalue()
+
+
+# ---- protocol parameters as dimensions; the protocol's code in the key -------------------------
+
+FLEX = "examples.flexible_paxos:FlexiblePaxos"
+
+
+def test_param_grid_from_flags_and_file(tmp_path):
+    exp = experiment_from_flags("g", {"protocols": f"paxos,{FLEX}", "servers": "3,5", "seeds": "2"},
+                                param_grid={"q2": [2, 3]})
+    cfgs = exp.configs()
+    # paxos does not take q2: once per n; flex: q2=2,3 for n=3, only q2=3 for n=5 (q1 + q2 > n)
+    got = sorted((c.protocol, c.servers, dict(c.params).get("q2")) for c in cfgs)
+    assert got == sorted([("paxos", 3, None), ("paxos", 5, None), (FLEX, 3, 2), (FLEX, 3, 3), (FLEX, 5, 3)])
+    assert any("q2=2, 5 servers (q2: q1 + q2 must exceed" in n for n in exp.skipped)
+    path = write(tmp_path, f'protocols = ["{FLEX}"]\nservers = [5]\nseeds = 2\n[params."{FLEX}"]\nq1 = 4\n'
+                           'q2 = [2, 3]\n')
+    exp = load_experiment(path)
+    assert sorted(dict(c.params)["q2"] for c in exp.configs()) == [2, 3]
+    assert all(dict(c.params)["q1"] == 4 for c in exp.configs())
+    with pytest.raises(GridError, match="--param: q2: no protocol of the grid takes it"):
+        experiment_from_flags("g", {"protocols": "paxos"}, param_grid={"q2": [2]})
+    with pytest.raises(GridError, match="--param: q2: must be a number"):
+        experiment_from_flags("g", {"protocols": FLEX}, param_grid={"q2": ["x"]})
+
+
+def test_an_edited_protocol_supersedes_its_stored_rows(tmp_path):
+    """Rows are keyed by a digest of the protocol's source: after an edit, the same
+    sweep reruns it (and says so) instead of reporting stale rows."""
+    (tmp_path / "mymod.py").write_text(
+        "from paxsim.protocols.uncoordinated import Uncoordinated\n\n"
+        "class Mine(Uncoordinated):\n    name = 'mine'\n")
+    db = tmp_path / "r.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "paxsim", "sweep", "--protocols", "mymod:Mine,uncoordinated", "--servers", "2",
+           "--seeds", "3", "--workers", "1", "--db", str(db), "--json"]
+
+    def sweep():
+        r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout), r.stderr
+
+    first, _ = sweep()
+    assert (first["ran"], first["already_stored"], first["superseded"]) == (6, 0, {})
+    again, err = sweep()
+    assert (again["ran"], again["already_stored"]) == (0, 6)
+    codes = {r["protocol"]: r["code"] for r in read_rows(str(db))}
+    with open(tmp_path / "mymod.py", "a") as fh:
+        fh.write("\n# an edit: any change to the source counts\n")
+    edited, err = sweep()
+    assert (edited["ran"], edited["already_stored"], edited["superseded"]) == (3, 3, {"mymod:Mine": 3})
+    assert "3 stored runs of mymod:Mine in sweep were made by other code of mymod:Mine" in err
+    rows = read_rows(str(db))
+    assert len(rows) == 6
+    assert {r["protocol"]: r["code"] for r in rows}["uncoordinated"] == codes["uncoordinated"]
+    assert {r["protocol"]: r["code"] for r in rows}["mymod:Mine"] != codes["mymod:Mine"]
+
+
+def test_library_errors_are_library_exceptions_and_quiet_is_quiet(tmp_path, capsys):
+    from paxsim.cli import UsageError
+    from paxsim.sweep import SweepError
+
+    db = str(tmp_path / "r.sqlite")
+    with pytest.raises(SweepError, match="the grid is empty") as info:
+        run_sweep(experiment_from_flags("e", {"protocols": "single_server", "servers": "3"}), db)
+    assert not isinstance(info.value, UsageError)
+    stats = run_sweep(experiment_from_flags("e", {"protocols": "single_server", "servers": "1", "seeds": "2"}),
+                      db, workers=1, progress=False, log=open(os.devnull, "w"))
+    assert stats.ran == 2
+    assert capsys.readouterr().err == ""
+    assert cli_main(["sweep", "--protocols", "single_server,uncoordinated", "--servers", "1,2", "--seeds", "2",
+                     "--name", "e", "--db", db, "--quiet", "--json", "--workers", "1"]) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    summary = json.loads(out.out)
+    assert summary["ran"] == 4 and summary["already_stored"] == 2 and summary["total"] == 6
+    assert summary["notes"] == ["single_server with 2 servers (it runs with exactly 1)"]
+
+
+def test_runs_go_to_workers_in_batches_that_shrink_towards_the_end():
+    tasks = list(range(1000))
+    batches = runner_mod.chunks(tasks, 2)
+    assert [t for b in batches for t in b] == tasks               # every run once, in order
+    sizes = [len(b) for b in batches]
+    assert sizes[0] == runner_mod.MAX_CHUNK and len(batches) < 40  # few hand-offs for many short runs
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] <= runner_mod.MIN_CHUNK
+    assert [len(b) for b in runner_mod.chunks(list(range(5)), 4)] == [4, 1]

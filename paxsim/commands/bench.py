@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..bench import measure, stage_costs
+from ..bench import machine, measure, run_json_vs_stream, stage_costs, stage_ratios
 from ..cli import UsageError
 
 
@@ -18,7 +18,10 @@ def add_parser(sub) -> None:
     p.add_argument("--requests", type=int, default=1500, help="requests per client (default %(default)s)")
     p.add_argument("--protocol", default="paxos", help="protocol to measure (default %(default)s)")
     p.add_argument("--servers", type=int, default=5, help="servers (default %(default)s)")
-    p.add_argument("--no-stages", action="store_true", help="skip the table of messages per request per stage")
+    p.add_argument("--no-stages", action="store_true",
+                   help="skip the tables per stage (ratio, messages per request)")
+    p.add_argument("--no-process", action="store_true",
+                   help="skip timing whole `paxsim run --json` processes against `--stream`")
     p.add_argument("--repeat", type=int, default=5, help="take the best of N runs (default %(default)s)")
     p.add_argument("--memory", metavar="N,N,...", default=None,
                    help="instead: peak memory (RSS) of one long run per total number of requests, each in a "
@@ -45,17 +48,44 @@ def main(args) -> int:
         return _memory(args)
     if args.full_history:
         raise UsageError("--full-history: only with --memory")
-    r = measure(protocol=args.protocol, servers=args.servers, requests=args.requests, repeat=args.repeat)
+    r = {"machine": machine()}
+    r.update(measure(protocol=args.protocol, servers=args.servers, requests=args.requests, repeat=args.repeat))
     if not args.no_stages:
+        r["stage_ratios"] = stage_ratios(requests=min(args.requests, 300), repeat=args.repeat)
         r["stages"] = stage_costs()
+    if not args.no_process:
+        r["run_json_vs_stream"] = run_json_vs_stream(repeat=args.repeat)
+    r["machine"]["load_after"] = machine()["load"]
     if args.json:
         print(json.dumps(r, sort_keys=True))
     else:
+        m = r["machine"]
+        print(f"machine: Python {m['python']}, {m['platform']}, {m['cpus']} cpus, load {m['load'][0]:.2f} "
+              f"before, {m['load_after'][0]:.2f} after (CPU time, best of {args.repeat})")
         print(f"workload: {r['workload']}")
         print(f"  paxsim     {r['paxsim_deliveries_per_s']:>12,.0f} deliveries/s  ({r['deliveries']:,} in {r['paxsim_seconds']:.2f}s)")
         print(f"  bare SimPy {r['simpy_deliveries_per_s']:>12,.0f} deliveries/s")
-        print(f"  ratio      {r['ratio']:.3f}   (floor 0.2, goal 0.33)")
+        sp = r["ratio_spread"]
+        print(f"  ratio      {r['ratio']:.3f}   (floor 0.25, goal 0.33; pairs {sp['min']:.3f}-{sp['max']:.3f}, "
+              f"median {sp['median']:.3f})")
+        print(f"  world construction {r['world_ms']:.2f} ms")
         print(f"  messages per completed request: {r['messages_per_request']:.2f}; outcome {r['outcome']}")
+        if "stage_ratios" in r:
+            print(f"\nratio per stage, steady state (2 clients x {min(args.requests, 300)} requests, no faults):")
+            print(f"  {'stage':<28} {'n':>2} {'ratio':>6} {'pairs':>13} {'deliveries/s':>13} {'world':>8}")
+            for row in r["stage_ratios"]:
+                sp = row["ratio_spread"]
+                print(f"  {row['protocol']:<28} {row['servers']:>2} {row['ratio']:>6.3f} "
+                      f"{sp['min']:>6.3f}-{sp['max']:<6.3f} {row['paxsim_deliveries_per_s']:>13,.0f} "
+                      f"{row['world_ms']:>6.2f}ms")
+        if "run_json_vs_stream" in r:
+            p = r["run_json_vs_stream"]
+            sp = p["json_over_stream_spread"]
+            print(f"\nwhole `paxsim run` processes, {p['workload']} (CPU s, best of {p['repeat']}):")
+            print(f"  --json {p['seconds']['json']:.2f}  --json --digest {p['seconds']['digest']:.2f}  "
+                  f"--json --stream {p['seconds']['stream']:.2f}")
+            print(f"  --json / --stream {p['json_over_stream']:.2f} (rounds {sp['min']:.2f}-{sp['max']:.2f}; "
+                  f"at most 1.2); --digest / --stream {p['digest_over_stream']:.2f}")
         if "stages" in r:
             print("\nmessages per committed request, steady state (2 clients x 200 requests, no faults):")
             print(f"  {'stage':<28} {'n':>2} {'msgs/req':>9} {'+HB/req':>8}  by type")

@@ -11,6 +11,7 @@ from ..cli import UsageError
 from ..limits import printable, show, shown_path
 
 OUTPUTS = (("svg", "SVG"), ("png", "PNG"), ("pdf", "PDF"))
+FILES = OUTPUTS + (("html", "HTML"),)
 
 
 def add_options(p, *, text_flag: str = "--text") -> None:
@@ -25,6 +26,13 @@ def add_options(p, *, text_flag: str = "--text") -> None:
     g.add_argument("--only", metavar="P,Q,...", help="draw only these processes (e.g. S1,S2,C1)")
     g.add_argument("--heartbeats", action="store_true", help="draw heartbeat (HB) messages too")
     g.add_argument("--timers", action="store_true", help="mark timer expiries")
+    g.add_argument("--full", action="store_true",
+                   help="draw every message even when the run is big (by default a run with more than "
+                        "300 messages to draw gets an overview: one row per request)")
+    g.add_argument("--linear", action="store_true",
+                   help="a linear time axis (default: idle stretches are compressed)")
+    g.add_argument("--html", metavar="FILE",
+                   help="write the interactive view: one self-contained HTML file to open in a browser")
 
 
 def add_parser(sub) -> None:
@@ -49,7 +57,7 @@ def check_options(args, known: Optional[list[str]] = None) -> None:
     processes that exist, to check --only against)."""
     from ..outputs import check_output
 
-    for fmt, path in wanted(args):
+    for fmt, path in wanted(args) + [("html", getattr(args, "html", None))]:
         check_output(f"--{fmt}", path)
     for flag, v in (("--from", args.t_from), ("--to", args.t_to)):
         if v is not None and not math.isfinite(v):
@@ -77,15 +85,16 @@ class TraceRecords(list):
 def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:
     """Build the diagram of ``source`` with the options in ``args``; write the files asked
     for and print the text rendering if asked (or if ``print_text``)."""
-    from ..diagram import DiagramError, as_text, build, save
+    from ..diagram import DiagramError, as_text, layout, save
 
     only = None if args.only is None else args.only.split(",")
-    opts = dict(only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats, timers=args.timers)
+    opts = dict(full=args.full, only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats,
+                timers=args.timers, linear=args.linear)
     try:
-        d = build(source, title=title, **opts)
+        d = layout(source, title=title, **opts)
     except DiagramError as exc:
         if exc.option is None and isinstance(source, TraceRecords):
-            n = _first_bad(source, build, DiagramError, opts, str(exc))
+            n = _first_bad(source, layout, DiagramError, opts, str(exc))
             raise UsageError(f"{printable(source.path)}: line {source.lines[n]}: {exc}") from None
         flag = {"only": "--only", "window": "--from/--to"}.get(exc.option or "", "diagram")
         raise UsageError(f"{flag}: {exc}") from None
@@ -123,6 +132,19 @@ def _record_problem(rec: Any) -> Optional[str]:
         if k in rec and not isinstance(rec[k], str):
             return f"\"{k}\" must be a string, not {show(rec[k])}"
     return None
+
+
+def write_html(source: Any, args, *, title: str = "", scenario: Any = None) -> None:
+    """Write the interactive view asked for with ``--html FILE`` (if any)."""
+    if getattr(args, "html", None):
+        from ..diagram.html import write_view
+
+        only = None if args.only is None else [p.strip() for p in args.only.split(",") if p.strip()]
+        write_view(source, args.html, title=title, scenario=scenario, heartbeats=args.heartbeats,
+                   t_from=args.t_from, t_to=args.t_to, only=only)
+        size = os.path.getsize(args.html)
+        if size > 20_000_000:
+            print(f"(the view {args.html} is {size / 1e6:.0f} MB: --from/--to keep a time window)")
 
 
 def read_records(path: str) -> TraceRecords:
@@ -169,5 +191,7 @@ def main(args) -> int:
     check_options(args)
     records = read_records(args.trace)
     title = os.path.basename(args.trace)
-    render(records, args, title, print_text=args.diagram_text or not wanted(args))
+    if wanted(args) or args.diagram_text or not args.html:
+        render(records, args, title, print_text=args.diagram_text or not wanted(args))
+    write_html(records, args, title=title)
     return 0

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..cli import UsageError
-from ..figures import SCENARIO_DIR, figure_files, replay
+from ..figures import SCENARIO_DIR, ablate, figure_files, replay
 from ..scenario import load
 
 
@@ -19,6 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {figure, protocol, expected, outcome, match, ...}")
     p.add_argument("--dir", default=str(SCENARIO_DIR), help="folder with the figure scenarios (default: %(default)s)")
     p.add_argument("--svg", metavar="DIR", help="also draw each figure's run as DIR/<figure>.svg")
+    p.add_argument("--html", metavar="DIR", help="also write each figure's interactive view as DIR/<figure>.html "
+                                                 "and an index, DIR/index.html")
     p.set_defaults(func=main)
 
 
@@ -30,10 +32,10 @@ def main(args) -> int:
     if not files:
         raise UsageError(f"--dir: no figNN*.toml scenarios in {folder}")
     scenarios = [load(p) for p in files]
-    if args.svg is not None:
-        from ..outputs import check_output
+    from ..outputs import check_output
 
-        check_output("--svg", args.svg, folder=True)
+    for flag, out in (("--svg", args.svg), ("--html", args.html)):
+        check_output(flag, out, folder=True)
     rows = []
     for sc in scenarios:
         r = replay(sc)
@@ -41,7 +43,12 @@ def main(args) -> int:
             from ..diagram import draw
 
             draw(r, str(Path(args.svg) / f"{sc.name}.svg"), "svg", title=f"{sc.name}: {sc.description}")
+        if args.html is not None:
+            from ..diagram.html import write_view
+
+            write_view(r, str(Path(args.html) / f"{sc.name}.html"), title=f"{sc.name}: {sc.description}")
         worst = r.verdict.violations[0] if r.verdict.violations else None
+        ab = ablate(sc)
         rows.append({
             "figure": sc.name,
             "protocol": sc.protocol,
@@ -51,12 +58,22 @@ def main(args) -> int:
             "match": r.match is True,
             "violation": None if worst is None else f"{worst.invariant}: {worst.detail}",
             "trace_digest": r.trace_digest(),
+            "ablation": None if ab is None else ab[0].what,
+            "ablation_expected": None if ab is None else ab[0].expected,
+            "ablation_outcome": None if ab is None else ab[1].outcome,
+            "ablation_match": ab is None or ab[1].outcome == ab[0].expected,
         })
+    if args.html is not None:
+        from ..diagram.html import claim_of, write_index
+
+        claims = {sc.name: claim_of(sc) for sc in scenarios}
+        write_index([{**row, "file": f"{row['figure']}.html", "claim": claims[row["figure"]]} for row in rows],
+                    str(Path(args.html) / "index.html"))
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
         _table(rows)
-    return 0 if all(r["match"] for r in rows) else 1
+    return 0 if all(r["match"] and r["ablation_match"] for r in rows) else 1
 
 
 def _table(rows) -> None:
@@ -67,13 +84,20 @@ def _table(rows) -> None:
         Console = None
     if Console is not None:
         t = Table(title="Paxos Explained from Scratch: every figure replayed", show_lines=False)
-        for col in ("figure", "stage", "the tutorial says", "observed", "match"):
+        for col in ("figure", "stage", "the tutorial says", "observed", "ablation: changed -> outcome", "match"):
             t.add_column(col, overflow="fold")
         for r in rows:
             obs = r["outcome"] + (f"\n[dim]{r['violation']}[/dim]" if r["violation"] else "")
-            t.add_row(r["figure"], r["protocol"], f"{r['expected']}: {r['description']}", obs,
-                      "[green]yes[/green]" if r["match"] else "[bold red]NO[/bold red]")
+            abl = "-" if r["ablation"] is None else (
+                f"{r['ablation']} -> {r['ablation_outcome']}"
+                + ("" if r["ablation_match"] else f" [bold red](expected {r['ablation_expected']})[/bold red]"))
+            ok = r["match"] and r["ablation_match"]
+            t.add_row(r["figure"], r["protocol"], f"{r['expected']}: {r['description']}", obs, abl,
+                      "[green]yes[/green]" if ok else "[bold red]NO[/bold red]")
         Console().print(t)
         n = sum(r["match"] for r in rows)
-        Console().print(f"{n}/{len(rows)} figures behave as the tutorial says.")
+        ablated = [r for r in rows if r["ablation"] is not None]
+        m = sum(r["ablation_match"] for r in ablated)
+        Console().print(f"{n}/{len(rows)} figures behave as the tutorial says; {m}/{len(ablated)} ablations"
+                        " turn out as the text's reason predicts.")
         return

@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
                     "that `paxsim run` replays, and explain it. Exit 1 if a counterexample was found, 0 if the "
                     "budget ended without one, 2 on bad input.")
     p.add_argument("--protocol", metavar="NAME",
-                   help="a built-in protocol (see `paxsim run --help`) or module.path:ClassName")
+                   help="a built-in protocol (`paxsim protocols` lists them) or module.path:ClassName")
     p.add_argument("--servers", type=int, metavar="N", help="number of servers (default: 3, or what the protocol allows)")
     p.add_argument("--clients", type=int, default=2, metavar="K", help="number of clients (default %(default)s)")
     p.add_argument("--requests", type=int, default=1, metavar="R", help="requests per client (default %(default)s)")
@@ -61,6 +61,13 @@ def add_parser(sub) -> None:
     p.add_argument("--bench", action="store_true",
                    help="benchmark: fuzz every broken stage, print examples per second and time to first "
                         "counterexample (budget per stage: --budget-seconds, default 60)")
+    from ..overrides import add_param_option
+
+    add_param_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON summary object on stdout (found, outcome, counterexample file, runs, "
+                        "seconds ...); the usual report goes to stderr")
     p.set_defaults(func=main)
 
 
@@ -68,7 +75,7 @@ def add_parser(sub) -> None:
 
 def check_args(args):
     """Validate flags; returns (protocol class, servers). Raises UsageError."""
-    from ..protocols import ParamError, UnknownProtocol, load_protocol
+    from ..protocols import UnknownProtocol, load_protocol
 
     for flag, value, low in (("--clients", args.clients, 1), ("--requests", args.requests, 1),
                              ("--workers", args.workers, 1), ("--max-faults", args.max_faults, 0),
@@ -107,10 +114,9 @@ def check_args(args):
         raise UsageError(f"--servers: must be at least 1, got {servers}")
     if servers > 9:
         raise UsageError(f"--servers: at most 9, got {servers}")
-    try:
-        proto.check_params({}, servers)
-    except ParamError as exc:
-        raise UsageError(f"--servers: {exc.problem}") from None
+    from ..overrides import check_params, parse_params
+
+    check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
     return proto, servers
 
 
@@ -164,16 +170,20 @@ class Reporter:
 # ---------------------------------------------------------------------- main ---
 
 def main(args) -> int:
+    if getattr(args, "json", False) and not hasattr(args, "summary"):
+        return json_main(args)
     proto, servers = check_args(args)
     if args.bench:
         return bench(args)
     from ..fuzz.explain import explain
     from ..fuzz.search import ERROR, FuzzConfig, replay, search
     from ..fuzz.strategies import schedule_counts
+    from ..overrides import parse_params
     from ..scenario import from_dict
 
     cfg = FuzzConfig(args.protocol, servers=servers, clients=args.clients, requests=args.requests,
-                     liveness=args.liveness, max_faults=args.max_faults)
+                     liveness=args.liveness, max_faults=args.max_faults,
+                     params=tuple(sorted(parse_params(args.param).items())))
     budget_seconds = args.budget_seconds
     if args.budget_examples is None and budget_seconds is None:
         budget_seconds = 60.0
@@ -183,23 +193,28 @@ def main(args) -> int:
     print(f"fuzzing {head} for {what} violations "
           f"(budget: {f'{args.budget_examples} examples' if args.budget_examples else f'{budget_seconds:g} s'}"
           f"{f', {args.workers} workers' if args.workers > 1 else ''})", flush=True)
-    reporter = Reporter(budget_seconds if args.budget_examples is None else args.budget_examples,
-                        args.budget_examples is None, args.protocol)
+    reporter = None if args.quiet else Reporter(budget_seconds if args.budget_examples is None
+                                                else args.budget_examples, args.budget_examples is None,
+                                                args.protocol)
     try:
         res = search(cfg, args.seed, budget_examples=args.budget_examples, budget_seconds=budget_seconds,
                      workers=args.workers, improve=args.improve, progress=reporter)
     finally:
-        reporter.close()
+        if reporter is not None:
+            reporter.close()
     if res.found is None:
         print(f"nothing found: {res.examples} examples, {res.runs} runs in {res.seconds:.1f} s "
               f"({res.runs_per_second:.0f} runs/s)")
+        if hasattr(args, "summary"):
+            args.summary.update(summary(res))
         return 0
 
     path = out_path(args.out, args.protocol, servers, args.seed, args.liveness)
     sc = from_dict(res.found, source=path, name=os.path.splitext(os.path.basename(path))[0])
     text = sc.to_toml()
     header = (f"# Found by: paxsim fuzz --protocol {args.protocol} --servers {servers} --clients {args.clients} "
-              f"--requests {args.requests} --seed {args.seed}{' --liveness' if args.liveness else ''}\n"
+              f"--requests {args.requests} --seed {args.seed}{' --liveness' if args.liveness else ''}"
+              f"{''.join(f' --param {x}' for x in args.param or ())}\n"
               f"# Replay: paxsim run {path}\n")
     text = header + text
     # the file must replay to the same outcome: check before writing it
@@ -227,12 +242,18 @@ def main(args) -> int:
             fh.write(text)
 
     write_atomic(path, write)
+    if r is not None:  # the interactive view beside it (paxsim.diagram.html)
+        from ..diagram.html import write_view
+
+        write_view(r, os.path.splitext(path)[0] + ".html", title=f"{sc.name}: found by paxsim fuzz")
     counts = schedule_counts(sc)
     print(f"FOUND {res.outcome} after {res.runs} runs in {res.seconds:.1f} s"
           + (f" (first failure after {res.time_to_first:.1f} s)" if res.time_to_first is not None else ""))
     print(f"wrote {path}: schedule size {sum(counts.values())} ({counts['lost']} lost, {counts['crashes']} crashed, "
           f"{counts['partitions']} partitions)")
     print(f"replay it: paxsim run {path}    draw it: paxsim run {path} --svg {os.path.splitext(path)[0]}.svg")
+    if r is not None:
+        print(f"step through it in a browser: {os.path.splitext(path)[0]}.html")
     print()
     if r is None:
         print(f"{args.protocol} raised an exception on this schedule: {err}")
@@ -243,6 +264,8 @@ def main(args) -> int:
     else:
         for line in explain(r, events=args.events):
             print(line)
+    if hasattr(args, "summary"):
+        args.summary.update(summary(res, path))
     return 1
 
 
@@ -270,3 +293,24 @@ def bench(args) -> int:
         print(f"{name:<30} {n:>2} {'liveness' if live else 'safety':<8} {r.runs_per_second:>7.0f} {first:>12} "
               f"{r.outcome or 'none':>8} {size:>5}", flush=True)
     return 0
+
+
+def json_main(args) -> int:
+    """``--json``: the usual report goes to stderr, one JSON summary object to stdout."""
+    import contextlib
+    import json
+
+    args.summary = {}
+    out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        rc = main(args)
+    print(json.dumps({**args.summary, "exit_code": rc}, sort_keys=True), file=out)
+    return rc
+
+
+def summary(res, path: Optional[str] = None) -> dict:
+    """A search result as JSON (see ``--json``)."""
+    return {"protocol": res.config.protocol, "servers": res.config.servers, "params": dict(res.config.params),
+            "liveness": res.config.liveness, "seed": res.seed, "found": res.found is not None,
+            "outcome": res.outcome, "counterexample": path, "examples": res.examples, "runs": res.runs,
+            "seconds": round(res.seconds, 3), "time_to_first": res.time_to_first}

@@ -13,7 +13,6 @@ from ..driver import RunResult, run_scenario
 from ..limits import MAX_BATCH_REQUESTS, MAX_COUNT, MAX_SEED
 from ..outputs import check_flag, check_output
 from ..report import event_lines
-from ..scenario import load
 
 
 def add_parser(sub) -> None:
@@ -22,8 +21,18 @@ def add_parser(sub) -> None:
                                    "expected one. Exit 0 if every outcome matches, 1 if one does not, 2 on bad input.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML file(s)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--protocol", metavar="NAME",
+                   help="run with this protocol instead of the scenario's: a built-in name or module.path:ClassName "
+                        "(`paxsim protocols` lists them); the scenario's [params] carry over")
+    from ..overrides import add_param_option
+
+    add_param_option(p)
     p.add_argument("--trace", metavar="FILE", help="write the run's trace as JSON Lines (one scenario only)")
-    p.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per scenario per line; its trace_digest is null unless --digest or "
+                        "--trace is given (a trace costs more than the run: --json keeps none by default)")
+    p.add_argument("--digest", action="store_true",
+                   help="keep the trace and report its digest (BLAKE2b of the JSON Lines --trace writes)")
     p.add_argument("--events", type=int, default=60, metavar="N",
                    help="show at most N events per scenario (default 60; 0 for none)")
     p.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
@@ -74,6 +83,8 @@ def print_result(r: RunResult, events: int) -> None:
     if r.verdict.unjudged:
         print(f"  note: {r.verdict.unjudged} repl{'y' if r.verdict.unjudged == 1 else 'ies'} could not be"
               " judged (states compacted beyond what the checker knew)")
+    for note in r.verdict.notes:
+        print(f"  note: {note}")
     if events and r.trace is not None:
         for line in event_lines(r.trace, limit=events):
             print("   " + line)
@@ -87,16 +98,22 @@ def main(args) -> int:
         ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
         ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
         ("--to", args.t_to is not None), ("--only", args.only is not None),
-        ("--heartbeats", args.heartbeats), ("--timers", args.timers)) if on]
+        ("--heartbeats", args.heartbeats), ("--timers", args.timers), ("--digest", args.digest),
+        ("--html", args.html), ("--full", args.full), ("--linear", args.linear)) if on]
     if args.stream and given:
         raise UsageError(f"--stream keeps no trace, so it cannot be combined with {', '.join(given)}")
     if args.trace and len(args.scenarios) != 1:
         raise UsageError("--trace: give exactly one scenario when writing a trace")
-    scenarios = [load(p) for p in args.scenarios]  # validate all before running any
+    from ..overrides import load_scenario, parse_params
+
+    params = parse_params(args.param)
+    loaded = [load_scenario(p, args.protocol, params) for p in args.scenarios]  # validate all before running any
+    scenarios = [sc for sc, _ in loaded]
+    overridden = {id(sc): o for sc, o in loaded}
     from . import draw
 
-    if draw.wanted(args) and len(args.scenarios) != 1:
-        raise UsageError("--svg/--png/--pdf: give exactly one scenario when drawing a diagram")
+    if (draw.wanted(args) or args.html) and len(args.scenarios) != 1:
+        raise UsageError("--svg/--png/--pdf/--html: give exactly one scenario when drawing a diagram")
     if args.diagram_text and args.json:
         raise UsageError("--diagram: cannot be combined with --json (use --svg FILE or paxsim draw)")
     for sc in scenarios:
@@ -112,11 +129,13 @@ def main(args) -> int:
     for sc in scenarios:
         requests = sum(len(c.requests) for c in sc.clients)
         stream = args.stream if args.stream is not None else (not given and requests > LONG)
-        r = run_scenario(sc, args.seed, record_trace=not stream, stream=stream)
+        # A trace only when something shows it: the events listed, a file, a digest, a diagram.
+        keep = bool(given) or (not args.json and args.events > 0)
+        r = run_scenario(sc, args.seed, record_trace=keep and not stream, stream=stream)
         if args.trace:
-            write_atomic(args.trace, r.trace.write)
+            write_atomic(args.trace, r.trace.write)  # the trace keeps the digest of what it wrote
         if args.json:
-            print(json.dumps(r.to_json(), sort_keys=True))
+            print(json.dumps({**r.to_json(), "overridden": overridden[id(sc)]}, sort_keys=True))
         else:
             print_result(r, args.events)
             if stream and args.stream is None:
@@ -128,6 +147,7 @@ def main(args) -> int:
                 if not str(exc).endswith(NOTHING_TO_DRAW):
                     raise
                 print(f"paxsim: note: {sc.name}: no diagram written, {NOTHING_TO_DRAW}", file=sys.stderr)
+        draw.write_html(r, args, title=f"{sc.name}: {sc.description}")
         if r.match is False:
             ok = False
     return 0 if ok else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -41,10 +42,28 @@ def add_parser(sub) -> None:
                    help="local worker processes (default: the number of cores; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://host:8786")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
+    p.add_argument("--quiet", action="store_true", help="no progress and no notes on stderr (errors only)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON summary (runs done, already stored, superseded, seconds, notes) on stdout")
+    from ..overrides import add_param_option
+
+    add_param_option(p, help="a protocol parameter as a grid dimension, KEY=V1,V2,... (repeat for more); "
+                             "applies to every protocol of the grid that takes KEY (`paxsim protocols`)")
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
+    from ..sweep import SweepError
+
+    try:
+        return _main(args)
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _main(args) -> int:
+    from ..data import resolve
+    from ..overrides import parse_param_grid
     from ..sweep import DEFAULT_DB, SweepAborted, experiment_from_flags, load_experiment, run_sweep
 
     from ..limits import printable
@@ -63,19 +82,21 @@ def main(args) -> int:
     flags = {k: getattr(args, k) for k in GRID_FLAGS if getattr(args, k) is not None}
     if "threshold" in flags:
         flags["unavailability_threshold"] = flags.pop("threshold")
+    grid = parse_param_grid(args.param)
     if args.experiment:
-        exp = load_experiment(args.experiment, flags)
+        exp = load_experiment(resolve(args.experiment), flags, grid)
         if args.no_recover:
             exp.recover = False
         if args.name:
             exp.name = args.name
     else:
-        exp = experiment_from_flags(args.name or "sweep", flags, recover=not args.no_recover)
+        exp = experiment_from_flags(args.name or "sweep", flags, recover=not args.no_recover, param_grid=grid)
     db = args.db or DEFAULT_DB
     workers = args.workers or (os.cpu_count() or 1)
-    progress = False if args.no_progress else None
+    progress = False if args.quiet else ("lines" if args.no_progress else None)
+    log = open(os.devnull, "w") if args.quiet else sys.stderr
     try:
-        stats = run_sweep(exp, db, workers=workers, scheduler=args.scheduler, progress=progress)
+        stats = run_sweep(exp, db, workers=workers, scheduler=args.scheduler, log=log, progress=progress)
     except SweepAborted as exc:
         print(f"paxsim: sweep stopped: {exc}", file=sys.stderr)
         return 1
@@ -83,6 +104,12 @@ def main(args) -> int:
         print(f"paxsim: sweep interrupted; finished runs are saved in {db}; rerun the same command to resume",
               file=sys.stderr)
         raise
-    print(f"{exp.name}: {stats.ran} runs done, {stats.skipped} already stored, {stats.total} in the grid "
-          f"({stats.seconds:.1f}s) -> {db}")
+    finally:
+        if log is not sys.stderr:
+            log.close()
+    if args.json:
+        print(json.dumps(stats.to_json(), sort_keys=True))
+    else:
+        print(f"{exp.name}: {stats.ran} runs done, {stats.skipped} already stored, {stats.total} in the grid "
+              f"({stats.seconds:.1f}s) -> {db}")
     return 0

@@ -10,7 +10,8 @@ band naming its groups. The replies that break safety (the deliveries named by t
 verdict's ``positions``) are marked ``warn``, and the caption names the invariant.
 
 All coordinates are in points (1/72 inch), ``y`` growing downwards, so renderers
-only draw: :mod:`paxsim.diagram.mpl` (SVG/PNG/PDF) and :mod:`paxsim.diagram.text`.
+only draw: :mod:`paxsim.diagram.mpl` (SVG/PNG/PDF) and :mod:`paxsim.diagram.text`
+read this model; it imports none of them (dependencies point one way).
 
 Time is warped so diagrams stay readable: distinct event times get distinct rows,
 a time gap becomes vertical space proportional to it but clamped (idle stretches
@@ -38,6 +39,7 @@ MARGIN_L = 46.0          # left margin (time ticks)
 MARGIN_R = 16.0
 HEADER_Y = 8.0           # lane header boxes
 HEADER_H = 16.0
+HEADER_EVERY = 720.0     # a tall picture repeats its lane headers this often (points)
 TOP = HEADER_Y + HEADER_H + 14.0   # where time starts
 MIN_SPACING = 96.0       # between lanes (more for long labels, up to MAX_SPACING)
 MAX_SPACING = 170.0
@@ -164,11 +166,7 @@ class Diagram:
     body_bottom: float
     events: list[tuple[float, int, str, Any]] = field(default_factory=list)  # (t, i, kind, obj) in trace order
     notes: list[str] = field(default_factory=list)                            # the caption, unwrapped
-
-    def _repr_svg_(self) -> str:           # inline display in Jupyter
-        from .mpl import svg_string
-
-        return svg_string(self)
+    headers: list[float] = field(default_factory=lambda: [HEADER_Y])          # y of each row of lane headers
 
     def label_rects(self) -> list[tuple[float, float, float, float]]:
         """Every text box that must not overlap another: labels and execution boxes."""
@@ -207,25 +205,70 @@ def as_records(source: Any) -> list[dict[str, Any]]:
     return recs
 
 
-def processes(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(clients, servers) named in a trace, each in natural order."""
+_BARE = re.compile(r"^s\^([^(].*)$")
+
+
+def readable_states(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records with state labels that cannot be misread: once a run has a request
+    past m9, ``s^1596`` (one digit per request) could also be m15, m9, m6, so it is
+    written ``s^(1,5,9,6)`` as the longer states already are. Other runs are unchanged."""
+    if not many_requests(records):
+        return list(records)
+    out = []
+    for r in records:
+        state = r.get("state")
+        if isinstance(state, str) and _BARE.match(state):
+            r = {**r, "state": spell_state(state)}
+            if r.get("type") == "REPLY":
+                r["label"] = f"<{r['state']}>"
+        out.append(r)
+    return out
+
+
+def many_requests(records: Sequence[dict[str, Any]]) -> bool:
+    """Whether a run invokes a request past m9 (so ``s^15`` could be misread)."""
+    ids = {r.get("m") for r in records if r["ev"] == "invoke"}
+    return any(isinstance(m, str) and len(m[1:] if m.startswith("m") else m) > 1 for m in ids)
+
+
+def spell_state(label: Any) -> Any:
+    """``s^1596`` -> ``s^(1,5,9,6)``; any other value unchanged."""
+    bare = _BARE.match(label) if isinstance(label, str) else None
+    return f"s^({','.join(bare.group(1))})" if bare and len(bare.group(1)) > 1 else label
+
+
+def processes(records: Sequence[dict[str, Any]], servers: Optional[Iterable[str]] = None) -> tuple[list[str], list[str]]:
+    """(clients, servers) named in a trace, each in natural order.
+
+    ``servers``: the scenario's servers, if known (a RunResult knows them); every
+    other process is a client. Without them, a client is a process that invokes
+    requests or receives replies (a server that forwards a request is still a
+    server); a trace without ``invoke`` records falls back to "sends a REQ"."""
     names: set[str] = set()
     clients: set[str] = set()
+    senders: set[str] = set()
     for r in records:
         ev = r["ev"]
         for k in ("src", "dst"):
             v = r.get(k)
             if isinstance(v, str):
                 names.add(v)
-        if ev == "invoke" or (ev == "send" and r.get("type") == "REQ"):
+        if ev == "invoke":
             clients.add(r["src"])
+        elif ev == "send" and r.get("type") == "REQ":
+            senders.add(r["src"])
         if ev in ("send", "deliver", "drop") and r.get("type") == "REPLY":
             clients.add(r["dst"])
         if ev == "partition":
             for g in r.get("groups", []):
                 names.update(g)
-    servers = names - clients
-    return sorted(clients, key=natural_key), sorted(servers, key=natural_key)
+    if servers is not None:
+        known = set(servers)
+        names |= known
+        clients = names - known
+    elif not any(r["ev"] == "invoke" for r in records):
+        clients |= senders
+    return sorted(clients, key=natural_key), sorted(names - clients, key=natural_key)
 
 
 def lane_order(clients: Sequence[str], servers: Sequence[str]) -> list[str]:
@@ -240,7 +283,8 @@ def lane_order(clients: Sequence[str], servers: Sequence[str]) -> list[str]:
 class _TimeAxis:
     """Distinct times -> rows; y(t, offset) with clamped gaps between rows."""
 
-    def __init__(self, heights: dict[float, float], top: float):
+    def __init__(self, heights: dict[float, float], top: float, linear: bool = False):
+        self.linear = linear
         self.times = sorted(heights)
         self.base: list[float] = []
         self.height: list[float] = []
@@ -251,7 +295,7 @@ class _TimeAxis:
             if prev is not None:
                 dt = t - prev
                 y += self.gap(dt)
-                if dt * PX_PER_T > MAX_GAP:
+                if dt * PX_PER_T > MAX_GAP and not linear:
                     self.breaks.append(y - MAX_GAP / 2)
             self.base.append(y)
             h = heights[t]
@@ -260,8 +304,9 @@ class _TimeAxis:
             prev = t
         self.end = y
 
-    @staticmethod
-    def gap(dt: float) -> float:
+    def gap(self, dt: float) -> float:
+        if self.linear:           # proportional: a row's own height is the only distortion
+            return dt * PX_PER_T
         return min(max(dt * PX_PER_T, MIN_GAP), MAX_GAP)
 
     def y(self, t: float) -> float:
@@ -271,7 +316,7 @@ class _TimeAxis:
             return TOP
         k = bisect_right(ts, t) - 1
         if k < 0:
-            return self.base[0] - min((ts[0] - t) * PX_PER_T, MAX_GAP / 2)
+            return self.base[0] - min(self.gap(ts[0] - t), MAX_GAP / 2)
         if ts[k] == t:
             return self.base[k]
         bottom = self.base[k] + self.height[k]
@@ -289,25 +334,39 @@ class _TimeAxis:
 
 def build(source: Any, *, only: Optional[Iterable[str]] = None, t_from: Optional[float] = None,
           t_to: Optional[float] = None, heartbeats: bool = False, timers: bool = False,
-          title: str = "") -> Diagram:
+          title: str = "", servers: Optional[Iterable[str]] = None, linear: bool = False,
+          cls: type = Diagram) -> Diagram:
     """Lay out the diagram of a run.
 
     ``source``: a Trace, a RunResult, a JSON Lines trace path or a list of records.
     ``only``: processes to show (others and their messages are hidden);
     ``t_from``/``t_to``: the time window; ``heartbeats``: show ``HB`` messages;
-    ``timers``: show timer expiries as small marks. Raises :class:`DiagramError`
-    for an unknown process, an empty window or malformed records.
+    ``timers``: show timer expiries as small marks; ``servers``: which processes
+    are servers (default: the RunResult's scenario says, else guessed from the
+    trace); ``linear``: time gaps proportional to time, never clamped (slopes mean
+    something; the default shrinks idle stretches); ``cls``: the Diagram class to
+    make (a renderer's subclass). Raises :class:`DiagramError` for an unknown
+    process, an empty window or malformed records.
     """
-    records = as_records(source)
+    if servers is None:
+        servers = scenario_servers(source)
+    records = readable_states(as_records(source))
     try:
-        return _build(records, only, t_from, t_to, heartbeats, timers, title)
+        return _build(records, only, t_from, t_to, heartbeats, timers, title, servers, linear, cls)
     except (KeyError, TypeError, AttributeError) as exc:
         raise DiagramError(f"malformed trace record ({type(exc).__name__}: {exc})") from None
 
 
+def scenario_servers(source: Any) -> Optional[tuple[str, ...]]:
+    """The servers of a RunResult's scenario (None for a bare trace)."""
+    sc = getattr(source, "scenario", None)
+    return tuple(sc.servers) if sc is not None and hasattr(sc, "servers") else None
+
+
 def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from: Optional[float],
-           t_to: Optional[float], heartbeats: bool, timers: bool, title: str) -> Diagram:
-    clients, servers = processes(records)
+           t_to: Optional[float], heartbeats: bool, timers: bool, title: str,
+           known_servers: Optional[Iterable[str]], linear: bool, cls: type) -> Diagram:
+    clients, servers = processes(records, known_servers)
     order = lane_order(clients, servers)
     if only is not None:
         only = [p.strip() for p in only if p.strip()]
@@ -439,7 +498,7 @@ def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from:
         raise DiagramError(f"nothing to draw between {lo:g} and {hi:g}{where}", "window")
     if t_from is not None:
         heights.setdefault(t_from, 0.0)
-    axis = _TimeAxis(heights, TOP)
+    axis = _TimeAxis(heights, TOP, linear)
     if not axis.times:
         if t_from is not None or t_to is not None:
             raise DiagramError("nothing to draw in this window", "window")
@@ -576,8 +635,10 @@ def _build(records: list[dict[str, Any]], only: Optional[Iterable[str]], t_from:
         if len(vs) > 4:
             caption.append(f"... and {len(vs) - 4} more")
 
-    d = Diagram(width, 0.0, list(lanes.values()), arrows, boxes, marks, bands, [], ticks,
+    d = cls(width, 0.0, list(lanes.values()), arrows, boxes, marks, bands, [], ticks,
                 [b for b in axis.breaks if top_y < b < body_bottom], title, outcome, caption, t_from, t_to, body_bottom)
+    d.headers = [HEADER_Y] + [HEADER_Y + k * HEADER_EVERY for k in range(1, int((body_bottom - TOP) // HEADER_EVERY) + 1)
+                              if HEADER_Y + k * HEADER_EVERY + HEADER_H < body_bottom - 40.0]
     place_labels(d)
     chars_per_line = max(40, int((d.width - 16) / text_width("x", FONT + 1)))
     wrapped: list[str] = []
@@ -666,7 +727,8 @@ def place_labels(d: Diagram) -> None:
         idx.add((m.x - r, m.y - r, m.x + r, m.y + r))
     for l in d.lanes:
         w = max(text_width(l.name, FONT + 1) + 10.0, 28.0)
-        idx.add((l.x - w / 2, HEADER_Y, l.x + w / 2, HEADER_Y + HEADER_H))
+        for hy in d.headers:
+            idx.add((l.x - w / 2, hy, l.x + w / 2, hy + HEADER_H))
     labels: list[Label] = []
     h = LINE_H
     # partition bands first: at the top of the band, between two lanes where free

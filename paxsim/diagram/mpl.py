@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from typing import Any, Optional
 
+from .files import write_atomic
 from .model import FONT, HEADER_H, HEADER_Y, Diagram, text_width
+from .overview import COLS, ROW_H, Overview, short_state
 
 FORMATS = ("svg", "png", "pdf")
 
@@ -72,9 +73,10 @@ def figure(d: Diagram):
         for lane in d.lanes:
             w = max(text_width(lane.name, FONT + 1) + 10.0, 28.0)
             fc = "#e8eef6" if lane.kind == "server" else "#eef6e8"
-            ax.add_artist(Rectangle((lane.x - w / 2, HEADER_Y), w, HEADER_H, fc=fc, ec=LANE, lw=0.8, zorder=3))
-            ax.text(lane.x, HEADER_Y + HEADER_H / 2, lane.name, ha="center", va="center", fontsize=FONT + 1,
-                    weight="bold", color=INK, zorder=4, gid=f"lane-{lane.name}")
+            for k, hy in enumerate(d.headers):     # repeated down a tall picture
+                ax.add_artist(Rectangle((lane.x - w / 2, hy), w, HEADER_H, fc=fc, ec=LANE, lw=0.8, zorder=3))
+                ax.text(lane.x, hy + HEADER_H / 2, lane.name, ha="center", va="center", fontsize=FONT + 1,
+                        weight="bold", color=INK, zorder=4, gid=f"lane-{lane.name}" + (f"-{k}" if k else ""))
             for y0, y1 in lane.segments:
                 ax.plot([lane.x, lane.x], [y0, y1], color=LANE, lw=1.0, zorder=1, solid_capstyle="butt")
         # arrows
@@ -130,12 +132,91 @@ def figure(d: Diagram):
     return fig
 
 
-def _save(d: Diagram, fh: Any, fmt: str, dpi: Optional[float] = None) -> None:
+def overview_figure(o: Overview):
+    """A matplotlib Figure of an :class:`~paxsim.diagram.overview.Overview`: one row per request."""
+    import matplotlib
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(o.width / 72.0, o.height / 72.0), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, o.width)
+        ax.set_ylim(o.height, 0)
+        ax.set_axis_off()
+        txt = dict(fontsize=FONT, family="monospace", va="center")
+        x_end = o.x(o.t1)
+        for k, (t0, t1, label) in enumerate(o.partitions):
+            x1 = o.x(o.t1 if t1 is None else t1)
+            ax.add_artist(Rectangle((o.x(t0), o.headers[0]), x1 - o.x(t0), o.body_bottom - o.headers[0], fc=BAND,
+                                    ec="none", alpha=0.22, zorder=0, gid=f"partition-{k}"))
+            ax.text(o.x(t0) + 2, o.body_bottom - 2, "partition " + label, fontsize=FONT - 1.5, color="#34495e",
+                    va="bottom", ha="left", zorder=1)
+        for k, (t, proc, kind) in enumerate(o.crashes):
+            color = LOST if kind == "crash" else REQ
+            ax.plot([o.x(t)] * 2, [o.headers[0] + 28, o.body_bottom], color=color, lw=0.8,
+                    ls=(0, (2, 2)), zorder=1, gid=f"{kind}-{k}")
+            ax.text(o.x(t), o.body_bottom + 1, f"{proc} {'X' if kind == 'crash' else '+'}", fontsize=FONT - 1.5,
+                    color=color, ha="center", va="top")
+        step = _tick_step(o.t1 - o.t0)
+        for hy in o.headers:                       # column titles and the time axis, repeated down the page
+            for (name, _), cx in zip(COLS, o.col_x):
+                ax.text(cx, hy + 12, name, weight="bold", color=INK, **txt)
+            ax.plot([o.x0, x_end], [hy + 24, hy + 24], color=LANE, lw=0.6)
+            t = step * int(o.t0 // step)
+            while t <= o.t1 + 1e-9:
+                if t >= o.t0:
+                    ax.plot([o.x(t)] * 2, [hy + 22, hy + 26], color=LANE, lw=0.6)
+                    ax.text(o.x(t), hy + 12, f"{t:g}", ha="center", fontsize=FONT - 1.5, color="#888888",
+                            va="center")
+                t += step
+        srv_rank = {s: k for k, s in enumerate(o.servers)}
+        for k, rw in enumerate(o.rows):
+            y = rw.y + ROW_H / 2
+            if k % 2:
+                ax.add_artist(Rectangle((4, rw.y), o.width - 8, ROW_H, fc="#f4f4f4", ec="none", zorder=0))
+            for cell, cx in zip(rw.cells(len(o.servers)), o.col_x):
+                ax.text(cx, y, cell, color=WARNC if rw.warn and cx == o.col_x[0] else INK, **txt)
+            start = rw.invoked if rw.invoked is not None else (rw.executions[0][0] if rw.executions else None)
+            if start is not None:
+                end = rw.answered if rw.answered is not None else o.t1
+                ax.plot([o.x(start), o.x(end)], [y, y], color=REQ if rw.answered is not None else LOST,
+                        lw=2.2, alpha=0.5, solid_capstyle="butt", zorder=2, gid=f"req-{rw.m}")
+            for t, srv, _ in rw.executions:        # a tick per execution, offset by the server's rank
+                dy = (srv_rank.get(srv, 0) - (len(o.servers) - 1) / 2) * (ROW_H - 4) / max(len(o.servers), 1)
+                ax.plot([o.x(t)], [y + dy], marker="|", ms=4, mew=1.0, color=ARROW, zorder=3)
+            for t, srv, state, warn in rw.replies:
+                ax.plot([o.x(t)], [y], marker="o", ms=3.5 if warn else 2.5, color=WARNC if warn else REPLY,
+                        zorder=4)
+            last = rw.replies[-1][2] if rw.replies else (rw.executions[-1][2] if rw.executions else "")
+            states = sorted({short_state(st) for *_, st, _ in rw.replies})
+            note = ("replies " + " ≠ ".join(states)) if len(states) > 1 else short_state(last)
+            ax.text(x_end + 6, y, note, color=WARNC if rw.warn else "#555555", fontsize=FONT - 1, va="center",
+                    family="monospace")
+        y = o.body_bottom + 10.0
+        for k, line in enumerate(o.caption):
+            ax.text(6, y, line, ha="left", va="top", fontsize=FONT + 0.5, color=INK,
+                    weight="bold" if line.startswith("outcome ") else "normal", gid=f"caption-{k}")
+            y += 12.0
+    return fig
+
+
+def _tick_step(span: float) -> float:
+    for step in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000):
+        if span / step <= 12:
+            return float(step)
+    return 10000.0
+
+
+def _save(d: Any, fh: Any, fmt: str, dpi: Optional[float] = None) -> None:
     import matplotlib
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    fig = figure(d)
+    fig = overview_figure(d) if isinstance(d, Overview) else figure(d)
     meta: dict[str, Any] = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None},
                             "png": {"Software": None}}[fmt]
     if dpi is None:
@@ -164,17 +245,4 @@ def save(d: Diagram, path: str, fmt: Optional[str] = None, dpi: Optional[float] 
     through a temporary file in the same folder that is renamed when complete."""
     if fmt is None:
         fmt = os.path.splitext(path)[1].lstrip(".").lower()
-    data = to_bytes(d, fmt, dpi)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".paxsim-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, to_bytes(d, fmt, dpi))

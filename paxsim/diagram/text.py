@@ -14,19 +14,25 @@ while a partition lasts. The checker's verdict ends the drawing.
 
 from __future__ import annotations
 
+from typing import Union
+
 from .model import TOP, Arrow, Diagram, wrap
+from .overview import COLS, Overview
 
 TIME_W = 9
 
 
-def render(d: Diagram, *, max_width: int = 26) -> str:
+def render(d: Union[Diagram, Overview], *, max_width: int = 26) -> str:
+    if isinstance(d, Overview):
+        return render_overview(d)
     lanes = d.lanes
     longest = max([len(a.label) + (4 if a.dup else 0) for a in d.arrows] +
                   [len(b.label) + 2 for b in d.boxes] + [len(l.name) for l in lanes] + [4])
     sp = max(10, min(longest + 6, max_width))
     col = {l.name: TIME_W + 2 + k * sp + sp // 2 for k, l in enumerate(lanes)}
     xs = {l.name: l.x for l in lanes}
-    width = TIME_W + 2 + sp * len(lanes)
+    widest_box = max([len(b.label) + 2 for b in d.boxes] + [0])
+    width = TIME_W + 2 + sp * len(lanes) + max(0, widest_box // 2 - sp // 2 + 1)   # a box on the last lane fits whole
     alive = {l.name: bool(l.segments) and l.segments[0][0] <= TOP for l in lanes}
     parted = any(b.y0 <= TOP for b in d.bands)
 
@@ -54,7 +60,7 @@ def render(d: Diagram, *, max_width: int = 26) -> str:
             note = _arrow(row, obj, col, xs)
         elif kind == "box":
             s = f"[{obj.label}]"
-            _put(row, col[obj.lane] - len(s) // 2, s)
+            _put(row, max(TIME_W + 1, col[obj.lane] - len(s) // 2), s)     # whole, clear of the time column
             if obj.warn:
                 note = f"!! {obj.lane} executed {obj.label} ({obj.why})"
         elif kind == "crash":
@@ -142,3 +148,26 @@ def _arrow(row: list[str], a: Arrow, col: dict[str, int], xs: dict[str, float]) 
     if a.warn:
         notes.append("!! conflicting reply")
     return ", ".join(notes)
+
+
+def render_overview(o: Overview) -> str:
+    """The overview as a table: one line per request, its timing and final state(s)."""
+    widths = [max(chars, len(name) + 1) for name, chars in COLS]
+    head = "".join(name.ljust(w) for (name, _), w in zip(COLS, widths)) + "invoked  answered  replies"
+    out = [head]
+    for rw in o.rows:
+        cells = "".join(c.ljust(w) for c, w in zip(rw.cells(len(o.servers)), widths))
+        states = sorted({st for *_, st, _ in rw.replies})
+        inv = "-" if rw.invoked is None else f"{rw.invoked:.3f}"
+        ans = "-" if rw.answered is None else f"{rw.answered:.3f}"
+        line = f"{cells}{inv:>7}  {ans:>8}  {' != '.join(states) or '-'}"
+        out.append(line + ("  !!" if rw.warn else ""))
+    out.append("")
+    for t, proc, kind in o.crashes:
+        out.append(f"{t:9.3f}  {proc} {'crashes' if kind == 'crash' else 'recovers'}")
+    for t0, t1, label in o.partitions:
+        out.append(f"{t0:9.3f}  partition {label}" + ("" if t1 is None else f" until {t1:.3f}"))
+    out.append("")
+    for line in o.notes:
+        out.extend(wrap(line, 100))
+    return "\n".join(out) + "\n"

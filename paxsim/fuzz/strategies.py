@@ -384,7 +384,40 @@ def fault_lists(draw, servers: Sequence[str], clients: Sequence[str], requests: 
     flat = [f for group in groups for f in group]
     if liveness:
         flat = end_faults(flat, servers)
-    return flat
+    return one_partition_at_a_time(flat)
+
+
+def one_partition_at_a_time(faults: list[dict]) -> list[dict]:
+    """The schedules this search was tuned on have one partition in force at a time:
+    a partition ends when a later one starts, when another one's ``until`` comes, or
+    at a ``heal``. Partitions compose (each has its own lifetime, a link is cut
+    while any of them separates its ends), so those ends are written out here, and
+    the story of a schedule says when each partition ends. A partition that would
+    end as it starts is left out."""
+    parts = [i for i, f in enumerate(faults) if "partition" in f]
+    if len(parts) < 2 and not any("heal" in f for f in faults):
+        return faults
+    inf = float("inf")
+    out = list(faults)
+    drop: set[int] = set()
+    for i in parts:
+        f = faults[i]
+        at = f["at"]
+        end = f.get("until", inf)
+        for j, g in enumerate(faults):
+            if j == i:
+                continue
+            if "partition" in g and (g["at"] > at or (g["at"] == at and j > i)):
+                end = min(end, g["at"])          # a later partition replaces it
+            if "partition" in g and g.get("until", inf) > at and j != i:
+                end = min(end, g.get("until", inf))  # another one's end heals it
+            if "heal" in g and g["at"] > at:
+                end = min(end, g["at"])
+        if end <= at:
+            drop.add(i)
+        elif end < inf:
+            out[i] = {**f, "until": end}
+    return [f for i, f in enumerate(out) if i not in drop]
 
 
 def end_faults(faults: list[dict], servers: Sequence[str]) -> list[dict]:

@@ -36,17 +36,56 @@ class UnknownProtocol(ValueError):
     pass
 
 
-def _import(module_name: str, outside: bool):
-    """Import a protocol's module; one from outside paxsim may also live in the
-    current folder (as ``python -m`` would find it), without setting PYTHONPATH."""
+def _import(module_name: str, outside: bool, near=None):
+    """Import a protocol's module; one from outside paxsim that is not installed
+    is looked for in :func:`search_folders` (without setting PYTHONPATH)."""
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        here = os.getcwd()
-        if not outside or here in sys.path or exc.name != module_name.split(".")[0]:
+        top = module_name.split(".")[0]
+        if not outside or exc.name != top:
             raise
-        sys.path.append(here)
+        found = find_folder(top, near)
+        if found is None or found in sys.path:
+            raise
+        sys.path.append(found)
         return importlib.import_module(module_name)
+
+
+def search_folders(near=None) -> list[str]:
+    """Where a ``module.path`` that is not installed is looked for, in this order:
+
+    1. the current folder (as ``python -m`` would find it);
+    2. the folder of the scenario file ``near`` (when given), then its parent
+       folders, nearest first (so a counterexample written under
+       ``counterexamples/`` next to ``mymod.py`` replays from anywhere);
+    3. the folder holding paxsim's shipped examples (``examples.leader_only``).
+
+    The first folder that holds ``MODULE.py`` or a ``MODULE/`` package wins and is
+    added to ``sys.path`` (worker processes inherit it; Dask workers are sent the
+    module, see :mod:`paxsim.sweep.runner`). Installed modules come before all.
+    """
+    out = [os.getcwd()]
+    if near is not None and not str(near).startswith("<"):
+        folder = os.path.dirname(os.path.abspath(str(near)))
+        while True:
+            out.append(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    from ..data import root
+
+    out.append(str(root()))
+    return list(dict.fromkeys(out))
+
+
+def find_folder(top: str, near=None):
+    """The first of :func:`search_folders` that holds module or package ``top``, or None."""
+    for folder in search_folders(near):
+        if os.path.isfile(os.path.join(folder, top + ".py")) or os.path.isdir(os.path.join(folder, top)):
+            return folder
+    return None
 
 
 def parse_spec(name: str) -> tuple[str, str]:
@@ -103,10 +142,12 @@ def usable_problem(cls) -> Optional[str]:
     return None
 
 
-def load_protocol(name: str) -> type[Replica]:
+def load_protocol(name: str, near=None) -> type[Replica]:
+    """The protocol class for a built-in ``name`` or ``module.path:ClassName``;
+    ``near``: the scenario file naming it (see :func:`search_folders`)."""
     module_name, cls_name = parse_spec(name)
     try:
-        module = _import(module_name, outside=name not in BUILTIN)
+        module = _import(module_name, outside=name not in BUILTIN, near=near)
     except Exception as exc:  # ImportError, or the module's own error while it loads
         problem = printable(str(exc) if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}")[:200]
         raise UnknownProtocol(f"cannot import module {module_name!r} for protocol {show(name)}: {problem}") from None
@@ -119,4 +160,5 @@ def load_protocol(name: str) -> type[Replica]:
     return cls
 
 
-__all__ = ["BUILTIN", "ParamError", "Replica", "UnknownProtocol", "load_protocol", "parse_spec", "usable_problem"]
+__all__ = ["BUILTIN", "ParamError", "Replica", "UnknownProtocol", "find_folder", "load_protocol", "parse_spec",
+           "search_folders", "usable_problem"]

@@ -18,6 +18,21 @@ Inputs::
 
 A crash needs no input: the simulator drops the instance and its timers.
 
+Optional, for the viewer (``paxsim run --html``)::
+
+    inspect(now) -> dict          what the replica knows at time ``now``, as plain
+                                  data; it must not change the replica
+
+``inspect`` is only called when a view is asked for (the run is replayed with
+every replica observed after each input), so it costs nothing otherwise. A
+protocol without it still shows its messages. Values are str, int, float, bool,
+None, lists of those, or dicts of those keyed by str or int (a dict is shown and
+stored entry by entry, so a growing log costs one entry per step). The stages
+use these keys: ``role`` (leader, candidate, follower), ``leader`` (whom it
+follows), ``promised`` (highest round promised), ``accepted`` (slot -> "(round,
+request)"), ``log`` (slot -> request ordered or chosen), ``executed`` (the service
+state, e.g. ``s^12``), ``suspects`` (peers it suspects now).
+
 Class attributes tell the simulator and checker about the protocol:
 
 ``params``        parameter name -> default value (the type of the default is the
@@ -81,6 +96,10 @@ class Replica:
         "compact": ParamRange(0, MAX_COUNT),
     }
     message_kinds: ClassVar[Optional[tuple[str, ...]]] = None
+    constant_attributes: ClassVar[tuple[str, ...]] = ("pid", "servers", "peers", "rank", "p")
+    """Attributes never changed after ``__init__``: the exhaustive checker
+    (:mod:`paxsim.explore`) shares them between states and leaves them out of a
+    state's identity. A subclass that sets more such attributes may list them too."""
 
     def __init__(self, pid: ProcessId, servers: Sequence[ProcessId], params: Mapping[str, Any]):
         self.pid = pid

@@ -58,6 +58,10 @@ Choices where the text is open:
   where S3 answers <s^1> in Fig. 11 and S2 in Fig. 12a).
 
 Both run on the shared engine in :mod:`paxsim.protocols.paxos` with these flags.
+
+After a crash with recovery: as Paxos (the shared engine), a server persists what
+it promised and accepted, recovers it and catches up on what it executed. What
+breaks with five servers is the three-server rule (Fig. 12a), not recovery.
 """
 
 from __future__ import annotations

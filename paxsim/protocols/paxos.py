@@ -275,6 +275,9 @@ class Paxos(Replica):
     replies_all: ClassVar[bool] = False      # every server that executes replies; else the leader
     own_report_first: ClassVar[bool] = True  # without rounds: may the new leader's own value win?
     compacts: ClassVar[bool] = True          # log compaction and client sessions (param compact)
+    constant_attributes = Replica.constant_attributes + (
+        "n", "bit", "mybit", "rank_of", "pq", "lq", "hb_every", "suspect_after", "rtx_every", "rtx_tick",
+        "hb_timer", "rtx_timer", "backoff", "compact")
 
     @classmethod
     def check_params(cls, given, n_servers):
@@ -1012,6 +1015,26 @@ class Paxos(Replica):
             if seen is not None and seen is not OLD:
                 out.append(Reply(req, seen))
         self._execute(out)
+
+    def inspect(self, now: float) -> dict:
+        """What this server knows, for the viewer (see :mod:`paxsim.protocols.base`):
+        its role, the round it leads or tries, the highest round promised, what it
+        accepted per slot (round, value), the chosen log and the executed state."""
+        acc, ldr, lrn = self.acc, self.ldr, self.lrn
+        rnd = self.label
+        role = "follower"
+        if ldr.phase and self.leader == self.pid:
+            role = "leader" if ldr.phase == 2 else "candidate"
+        log = {lrn.base + k + 1: v.id for k, v in enumerate(lrn.log)}
+        log.update((j, v.id) for j, v in lrn.chosen.items())
+        return {"role": role,
+                "leader": self.leader,
+                "round": rnd(ldr.rnd) if ldr.phase else None,
+                "promised": rnd(acc.promised) if acc.promised else None,
+                "accepted": {j: f"({rnd(r) if r else '-'}, {v.id})" for j, (r, v) in sorted(acc.accepted.items())},
+                "log": dict(sorted(log.items())),
+                "executed": lrn.service.state.label(),
+                "suspects": [p for p in self.peers if self.det.suspects(now, p)]}
 
 
 class PaxosPromiseWithoutRound(Paxos):

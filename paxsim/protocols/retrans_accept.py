@@ -27,6 +27,10 @@ How it breaks (Fig. 5): ``<ACC, m1, 1>`` is lost; S1 executes m1, replies
 request 1. Its detector fires, it goes alone and executes the requests it holds
 in arrival order: m2 first. C2 sees ``s^2`` although C1 has seen ``s^1``. The
 leader replied before it knew that S2 had the order; WaitForLearn fixes that.
+
+After a crash with recovery: nothing is persisted; a server restarts empty, as in
+SendAccept (a recovered leader reuses slot numbers, a follower re-executes from
+``s^()``). With the fallback rule the survivor may have gone alone for good.
 """
 
 from __future__ import annotations
@@ -169,6 +173,13 @@ class FallbackToSingleServer:
         self.held.clear()
         for req in held:
             out += self.service.execute(req)
+        return out
+
+    def inspect(self, now: float) -> dict:
+        """The stage's state, and whom it suspects and whether it went alone."""
+        out = super().inspect(now)
+        out["suspects"] = [p for p in self.peers if self.detector.suspects(now, p)]
+        out["alone"] = self.alone
         return out
 
 

@@ -31,6 +31,10 @@ executes its own slot).
 
 Crash-stop: a server that recovers starts empty (nothing is persisted); the
 stages before LeaderChange do not deal with recovery.
+
+After a crash with recovery: nothing is persisted. A recovered leader numbers
+requests from slot 1 again (conflicting accepts: forks); a recovered follower
+restarts empty and waits for slots it already had: forks or waits forever.
 """
 
 from __future__ import annotations
@@ -155,3 +159,11 @@ class SendAccept(Replica):
             self.held.pop(req.id, None)
             out += self.service.execute(req)
         return out
+
+    def inspect(self, now: float) -> dict:
+        """What this server knows, for the viewer (see :mod:`paxsim.protocols.base`)."""
+        return {"role": "leader" if self.leading(now) else "follower",
+                "log": {slot: req.id for slot, req in sorted(self.log.items())},
+                "next to execute": self.next_exec,
+                "held": [req.id for req in self.held.values()],
+                "executed": self.service.state.label()}

@@ -2,8 +2,13 @@
 
 The server executes each request on arrival, in arrival order, and replies with
 its new state. A resent request is not executed twice: the server answers it
-again with the state it reached when it executed it. Safe, and not fault
-tolerant: if the server crashes, nobody answers.
+again with the state it reached when it executed it. Safe as long as the server
+does not crash, and not fault tolerant: if the server crashes, nobody answers.
+
+After a crash with recovery: nothing is persisted, so the server restarts with
+the empty state and executes the next request as request 1 again. A client that
+saw ``s^1`` before the crash and one that sees ``s^2`` after it observe a fork:
+UNSAFE (as every stage before Paxos, which persists what it accepted).
 """
 
 from __future__ import annotations
@@ -57,3 +62,7 @@ class SingleServer(Replica):
         if type(msg) is ClientRequest:
             return self.service.execute(msg.request)
         return []
+
+    def inspect(self, now: float) -> dict:
+        """What this server knows, for the viewer (see :mod:`paxsim.protocols.base`)."""
+        return {"executed": self.service.state.label()}

@@ -21,6 +21,10 @@ one. A partition separates S1 and S2 while both stay up; after the detection
 timeout each concludes that the other crashed and falls back. S1 executes m1 for
 C1, S2 executes m2 for C2: C1 sees ``s^1``, C2 sees ``s^2``, a split brain. The
 cure is a third server and majorities (WaitForLearnMajority).
+
+After a crash with recovery: nothing is persisted; a recovered server restarts
+with an empty log and service, so it may take a second value for a slot it had
+acknowledged before: unsafe.
 """
 
 from __future__ import annotations

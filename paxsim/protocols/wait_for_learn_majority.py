@@ -16,8 +16,13 @@ The rules here, for any number ``n`` of servers:
   one has answered ``<LRN, m>``, and executes slot ``j`` (in slot order) once a
   majority of the servers, itself included, has it: ``n // 2`` learns.
 - A follower executes on the accept, in slot order (the three-server rule: the
-  accept and its own learn make two of three), and answers every accept with a
-  learn. It keeps the first accept it gets for a slot.
+  accept and its own learn make two of three), and answers an accept with a
+  learn. It keeps the first accept it gets for a slot, and a learn means "I hold
+  this value for this slot": a server never sends a learn for a second value in a
+  slot it already holds (another leader's accept, or its own proposal). This is
+  our reading of the text's claim that WaitForLearn "tolerates either a crash or
+  a partition": with it, two leaders can never both collect a majority for one
+  slot, so a false detection alone is safe.
 - There is no takeover protocol: a new leader asks nobody what the old one did.
 
 Fig. 8: a partition cuts S1 off from S2 and S3. S1 keeps leading, but can never
@@ -27,17 +32,26 @@ orders m2 with S3: the majority side makes progress, and nobody sees a fork.
 How it breaks (Fig. 9): detection can be false. If S1 and S2 cannot reach each
 other but both reach S3, both lead, and both send an accept for slot 1 to S3:
 ``<ACC, m1, 1>`` and ``<ACC, m2, 1>``. S3 executes the first one it gets (and
-replies), answers both with a learn, and crashes; learns may be lost. One leader
-executes its request as number 1 after S3's learn, while S3 executed the other:
-one client sees ``s^1``, the other ``s^2``. S1 and S2 cannot find out what S3
-did. An explicit leadership takeover (prepare and promise) fixes this.
+replies to that client), answers it with a learn (which may be lost), refuses
+the second value, and crashes. Now S1 and S2 cannot find out what S3 executed:
+each holds its own value for slot 1, neither can ever collect a majority for it
+(not even after the partition ends: each refuses the other's value), and nothing
+is executed again: STUCK, although S1 and S2 are up and connected. Without the
+crash the run is SAFE: S3 keeps answering the leader whose value it holds. (A
+reading in which S3 learned both values would fork instead: UNSAFE.) An explicit
+leadership takeover (prepare and promise, LeaderChange) fixes this: the new
+leader asks what was accepted before it proposes.
+
+After a crash with recovery: nothing is persisted; a recovered server forgets the
+values it held and what it executed, so it may take a second value for a slot
+(unsafe) or leave a leader waiting for a slot it had answered (stuck).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..types import Effect, Log, Message, ProcessId, Request, SetTimer
+from ..types import Accept, Effect, Log, Message, ProcessId, Request, SetTimer
 from .detector import CHECK_TIMER, HEARTBEAT_TIMER, Detector
 from .wait_for_learn import WaitForLearn
 
@@ -104,3 +118,17 @@ class WaitForLearnMajority(WaitForLearn):
         while self.next_slot in self.log:  # slots another leader's accepts already filled
             self.next_slot += 1
         return super().order(now, req)
+
+    def acknowledge(self, src: ProcessId, acc: Accept) -> list[Effect]:
+        """A learn says "I hold this value for this slot": a server never sends one for
+        a second value in a slot it already holds (the first accept it got, or its
+        own proposal). So two leaders cannot both collect a majority for one slot."""
+        if self.log.get(acc.slot) != acc.request:
+            return []
+        return super().acknowledge(src, acc)
+
+    def inspect(self, now: float) -> dict:
+        """The stage's state, and whom it suspects (it leads when it suspects every higher rank)."""
+        out = super().inspect(now)
+        out["suspects"] = [p for p in self.peers if self.detector.suspects(now, p)]
+        return out

@@ -21,6 +21,8 @@ from ..types import ClientReply, ClientRequest, Message, ProcessId, Request
 from . import trace as T
 from .network import Network
 
+tuple_new = tuple.__new__  # builds a NamedTuple without its generated __new__ (the hot path)
+
 
 class Client:
     def __init__(self, env: simpy.Environment, net: Network, history: History, trace: Optional[T.Trace],
@@ -46,6 +48,7 @@ class Client:
         self.last_send = 0.0
         self.retry_armed = False    # one retry timer per client, not one per request
         self.invoked = False        # the current request has gone out
+        self.sends: list[float] = []  # when the current request was sent (first send, resends)
 
     def start(self) -> None:
         self._schedule_next()
@@ -77,8 +80,9 @@ class Client:
         pos = self.net.position()
         if self.trace is not None:
             self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
-        self.history.invocations.append(Invocation(now, self.pid, request, pos))
+        self.history.invocations.append(tuple_new(Invocation, (now, self.pid, request, pos)))  # Invocation(...)
         self.metrics.invoked(now)
+        self.sends = [now]
         self._transmit(request)
         if self.retry and not self.retry_armed:
             self.retry_armed = True
@@ -107,10 +111,15 @@ class Client:
             if self.trace is not None:
                 self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id, "retry": self.attempt})
             self._transmit(request)
+            self.sends.append(now)
             self.last_send = now
             due = now + self.retry
         self.retry_armed = True
         self.net.later(due - now, self._retry, None)
+
+    def tries_since(self, t: float) -> int:
+        """How many times the current request was sent after ``t``."""
+        return sum(1 for x in self.sends if x > t)
 
     def receive(self, src: ProcessId, msg: Message) -> None:
         if type(msg) is not ClientReply:
@@ -118,7 +127,7 @@ class Client:
         now = self.env._now
         # the deliver event of this reply is the last trace event; without a trace, a counter
         pos = len(self.trace.events) - 1 if self.trace is not None else self.net.position()
-        self.history.replies.append(Observed(now, self.pid, msg.request, msg.state, src, pos))
+        self.history.replies.append(tuple_new(Observed, (now, self.pid, msg.request, msg.state, src, pos)))  # Observed(...)
         req = msg.request
         if req is self.current or (self.current is not None and req.id == self.current.id):
             if self.mode == "one":

@@ -1,11 +1,13 @@
 """The simulated network: links with delay, loss, duplication and (re)ordering,
 partitions, and targeted faults that replay a figure exactly.
 
-Every message in flight is one SimPy ``Timeout`` whose callback delivers it; no
-process per message. Randomness comes from per-link streams (delay, loss,
-duplication each have their own), so that changing one link leaves the others'
-draws alone. Ties in time are broken by SimPy's event sequence number, which is
-the order of the calls, so a run is fixed by its seed.
+Every message in flight is one entry on SimPy's queue (an :class:`InFlight`
+tuple that SimPy can also process as an event); no process per message.
+:meth:`Network.run` carries the queue out in SimPy's order and hands each message
+straight to its receiver. Randomness comes from per-link streams (delay, loss,
+duplication each have their own, made on their first draw), so that changing one
+link leaves the others' draws alone. Ties in time are broken by SimPy's event
+sequence number, which is the order of the calls, so a run is fixed by its seed.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
 from collections import defaultdict
-from heapq import heappush
+from heapq import heappop, heappush
 
 import simpy
+from simpy.core import Infinity
 from simpy.events import NORMAL, Event
 
 from ..types import Message, ProcessId
 from . import trace as T
+from .rng import LazyStream
 
 
 class Node(Protocol):
@@ -60,15 +64,37 @@ def make_delay(spec: dict[str, Any], rng: random.Random) -> DelayFn:
     raise ValueError(f"unknown delay distribution {dist!r}")
 
 
-class Delivery(Event):
-    """A message in flight: a SimPy event, already triggered, whose one callback
-    delivers it. Lighter than a ``Timeout`` (no delay checks, no env reference):
-    the network pushes it on SimPy's queue itself, with SimPy's sequence number."""
+class Later(tuple):
+    """A timer in flight, ``(callback, value)``: a tuple that looks like a triggered
+    SimPy event whose one callback is ``callback`` (``env.step`` carries it out);
+    :meth:`Network.run` calls ``callback(event)`` directly. Lighter than a
+    ``Timeout`` (no delay checks, no env reference, no ``__init__`` to run)."""
 
-    def __init__(self, callbacks: list, value: Any):
-        self.callbacks = callbacks
-        self._ok = True
-        self._value = value
+    _ok = True
+
+    @property
+    def _value(self) -> Any:
+        return self[1]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "callbacks":  # until env.step sets it (to None, once done)
+            return [self[0]]
+        raise AttributeError(name)
+
+
+class InFlight(tuple):
+    """A message in flight, ``(src, dst, mid, msg)``, as it sits on SimPy's queue.
+
+    A tuple (built in C, no ``__init__`` to run) that also looks like a triggered
+    SimPy event: each network makes a subclass whose ``callbacks`` deliver it, so
+    ``env.step``/``env.run`` carry it out too; :meth:`Network.run` hands it to the
+    receiver directly."""
+
+    _ok = True
+
+    @property
+    def _value(self) -> tuple:
+        return self
 
 
 class Link:
@@ -76,7 +102,8 @@ class Link:
     built-in distributions the network inlines the draw (``dist``, ``a``, ``b``,
     ``rand``), which is the same draw ``delay()`` makes."""
 
-    __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand")
+    __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand", "plain",
+                 "lazy_rand")
 
     def __init__(self, delay: DelayFn, loss: float, dup: float, fifo: bool,
                  loss_rng: random.Random, dup_rng: random.Random):
@@ -88,6 +115,16 @@ class Link:
         self.loss_rng = loss_rng
         self.dup_rng = dup_rng
         self.dist, self.a, self.b, self.rand = getattr(delay, "inline", (3, 0.0, 0.0, None))
+        if isinstance(getattr(self.rand, "__self__", None), LazyStream):
+            self.lazy_rand = self.rand  # replaced by the generator's own method on the first draw
+            self.rand = self._first_draw
+        # the common case, inlined in Network.broadcast: uniform delay, no loss, no copies
+        self.plain = self.dist == 1 and not loss and not dup
+
+    def _first_draw(self, *args: float) -> float:
+        lazy = self.lazy_rand
+        self.rand = getattr(lazy.__self__.get(), lazy.__name__)
+        return self.rand(*args)
 
 
 @dataclass(slots=True)
@@ -147,8 +184,13 @@ class Network:
         self.nodes: dict[ProcessId, Node] = {}
         self.links: dict[tuple[ProcessId, ProcessId], Link] = {}
         self.links_from: dict[ProcessId, dict[ProcessId, Link]] = {}  # src -> dst -> link
-        self.groups: Optional[dict[ProcessId, int]] = None  # partition: pid -> group
+        self.groups: Optional[dict[ProcessId, int]] = None  # partition: pid -> group (None: none active)
         self.group_list: tuple[tuple[ProcessId, ...], ...] = ()
+        # Active partitions, each with its own lifetime: handle -> (groups, pid -> group).
+        # A link is cut while any of them separates its ends.
+        self.partitions: dict[int, tuple[tuple[tuple[ProcessId, ...], ...], dict[ProcessId, int]]] = {}
+        self.next_partition = 0
+        self.last_targeted = 0.0  # when a targeted fault last hit a message
         self.on_send: list[Targeted] = []
         self.on_receive: list[Targeted] = []
         self.crash: Callable[[ProcessId], None] = lambda pid: None
@@ -160,9 +202,10 @@ class Network:
         self.duplicated: dict[str, int] = defaultdict(int)
         self._queue = env._queue
         self._eid = env._eid
-        # SimPy's step() swaps an event's callbacks attribute out and never changes
-        # the list itself, so every message in flight can share this one.
-        self._deliveries = [self._deliver]
+        # Messages in flight are of this network's own InFlight class: SimPy's step()
+        # finds their callback on the class (it swaps an event's callbacks attribute
+        # out and never changes the list itself).
+        self._inflight = type("InFlight", (InFlight,), {"callbacks": [self._deliver]})
         self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
 
@@ -177,19 +220,36 @@ class Network:
     def add_targeted(self, t: Targeted) -> None:
         (self.on_receive if t.action == "crash_after_receive" else self.on_send).append(t)
 
-    def partition(self, groups: tuple[tuple[ProcessId, ...], ...]) -> None:
+    def partition(self, groups: tuple[tuple[ProcessId, ...], ...]) -> int:
+        """Start a partition; it lasts until ``heal(handle)`` (its own end) or ``heal()``."""
+        handle = self.next_partition
+        self.next_partition += 1
+        self.partitions[handle] = (groups, {p: i for i, g in enumerate(groups) for p in g})
         self.group_list = groups
-        self.groups = {p: i for i, g in enumerate(groups) for p in g}
+        self.groups = self.partitions[handle][1]
         self.last_fault_time = self.env.now
         if self.trace is not None:
             self.trace.add(self.env.now, T.PARTITION, info={"groups": [list(g) for g in groups]})
+        return handle
 
-    def heal(self) -> None:
-        self.groups = None
-        self.group_list = ()
+    def heal(self, handle: Optional[int] = None) -> None:
+        """End partition ``handle`` (if still active), or every partition."""
+        if handle is not None and handle not in self.partitions:
+            return  # healed already
+        ended = self.partitions.pop(handle)[0] if handle is not None else None
+        if handle is None:
+            self.partitions.clear()
+        if self.partitions:
+            self.group_list, self.groups = self.partitions[max(self.partitions)]
+        else:
+            self.groups = None
+            self.group_list = ()
         self.last_fault_time = self.env.now
         if self.trace is not None:
-            self.trace.add(self.env.now, T.HEAL)
+            if self.partitions and ended is not None:  # others stay in force
+                self.trace.add(self.env.now, T.HEAL, info={"groups": [list(g) for g in ended]})
+            else:
+                self.trace.add(self.env.now, T.HEAL)
 
     @property
     def delivered(self) -> dict[str, int]:
@@ -199,8 +259,8 @@ class Network:
         inflight: dict[str, int] = defaultdict(int)
         for entry in self._queue:
             ev = entry[3]
-            if type(ev) is Delivery and ev.callbacks is self._deliveries:
-                inflight[ev._value[3].kind] += 1
+            if type(ev) is self._inflight:
+                inflight[ev[3].kind] += 1
         out = {}
         for kind in sorted(set(self.sent) | set(self.duplicated)):
             n = (self.sent.get(kind, 0) + self.duplicated.get(kind, 0) - self.dropped.get(kind, 0)
@@ -210,12 +270,15 @@ class Network:
         return out
 
     def connected(self, a: ProcessId, b: ProcessId) -> bool:
-        g = self.groups
-        if g is None:
+        """Whether no active partition separates ``a`` from ``b``."""
+        if self.groups is None:
             return True
-        ga = g.get(a)
-        gb = g.get(b)
-        return ga is None or gb is None or ga == gb
+        for _groups, g in self.partitions.values():
+            ga = g.get(a)
+            gb = g.get(b)
+            if ga is not None and gb is not None and ga != gb:
+                return False
+        return True
 
     def position(self) -> int:
         """A position for a history record: the next trace index, or a counter when
@@ -247,25 +310,17 @@ class Network:
         if self.on_send:
             for t in self._hits(self.on_send, src, dst, msg):
                 if t.action == "drop":
+                    self.last_targeted = now
                     self._drop(now, src, dst, mid, msg, "targeted")
                     return
                 if t.action == "delay":
                     extra += t.by
                 else:
                     crash_after = True
-        link = self.links_from[src][dst]
         if not self.connected(src, dst):
             self._drop(now, src, dst, mid, msg, "partition")
-        elif link.loss and link.loss_rng.random() < link.loss:
-            self._drop(now, src, dst, mid, msg, "loss")
         else:
-            value = (src, dst, mid, msg)
-            self._enqueue(now, link, extra, value)
-            if link.dup and link.dup_rng.random() < link.dup:
-                self.duplicated[kind] += 1
-                if trace is not None:
-                    trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
-                self._enqueue(now, link, extra, value)
+            self._transmit(now, self.links_from[src][dst], extra, src, dst, mid, msg)
         if crash_after:
             self.crash(src)
 
@@ -282,24 +337,42 @@ class Network:
                     return
             return
         now = self.env._now
-        kind = msg.kind
-        self.sent[kind] += len(dsts)
+        self.sent[msg.kind] += len(dsts)
         trace = self.trace
         links = self.links_from[src]
         queue = self._queue
         eid = self._eid
-        deliveries = self._deliveries
+        inflight = self._inflight
+        mid = self.next_mid
+        self.next_mid = mid + len(dsts)
         for dst in dsts:
-            mid = self.next_mid
-            self.next_mid = mid + 1
+            link = links[dst]
             if trace is not None:
                 trace.events.append((now, T.SEND, src, dst, mid, msg))
-            link = links[dst]
-            if link.loss and link.loss_rng.random() < link.loss:
-                self._drop(now, src, dst, mid, msg, "loss")
-                continue
-            value = (src, dst, mid, msg)
-            # _enqueue(now, link, 0.0, value), inlined for the common distributions
+            if link.plain:  # _transmit(now, link, None, ...), inlined for a plain link
+                at = now + link.a + link.b * link.rand()
+                if link.fifo:
+                    if at < link.last:
+                        at = link.last
+                    link.last = at
+                heappush(queue, (at, NORMAL, next(eid), inflight((src, dst, mid, msg))))
+            else:
+                self._transmit(now, link, None, src, dst, mid, msg)
+            mid += 1
+
+    def _transmit(self, now: float, link: Link, extra: Optional[float], src: ProcessId, dst: ProcessId,
+                  mid: int, msg: Message) -> None:
+        """One message onto one link that is up: lost, or in flight (and maybe a copy too).
+
+        ``extra`` None: sent by :meth:`broadcast`, which computes the first copy's due
+        time as ``now + low + span * draw``, not as ``now + (low + span * draw)`` like
+        :meth:`_enqueue`: the two can differ in the last bit, and a run must not change."""
+        if link.loss and link.loss_rng.random() < link.loss:
+            self._drop(now, src, dst, mid, msg, "loss")
+            return
+        value = self._inflight((src, dst, mid, msg))
+        if extra is None:
+            extra = 0.0
             dist = link.dist
             if dist == 1:
                 at = now + link.a + link.b * link.rand()
@@ -311,12 +384,14 @@ class Network:
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(queue, (at, NORMAL, next(eid), Delivery(deliveries, value)))
-            if link.dup and link.dup_rng.random() < link.dup:
-                self.duplicated[kind] += 1
-                if trace is not None:
-                    trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
-                self._enqueue(now, link, 0.0, value)
+            heappush(self._queue, (at, NORMAL, next(self._eid), value))
+        else:
+            self._enqueue(now, link, extra, value)
+        if link.dup and link.dup_rng.random() < link.dup:
+            self.duplicated[msg.kind] += 1
+            if self.trace is not None:
+                self.trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
+            self._enqueue(now, link, extra, self._inflight(value))  # its own event: SimPy marks one done
 
     @staticmethod
     def _delay(link: Link, extra: float) -> float:
@@ -331,21 +406,25 @@ class Network:
             delay = link.delay() + extra
         return delay if delay > 0.0 else 0.0
 
-    def _enqueue(self, now: float, link: Link, extra: float, value: tuple) -> None:
+    def _enqueue(self, now: float, link: Link, extra: float, value: InFlight) -> None:
         """Put one copy of a message on SimPy's queue, due after the link's delay."""
         at = now + self._delay(link, extra)
         if link.fifo:
             if at < link.last:
                 at = link.last
             link.last = at
-        heappush(self._queue, (at, NORMAL, next(self._eid), Delivery(self._deliveries, value)))
+        heappush(self._queue, (at, NORMAL, next(self._eid), value))
 
     def later(self, delay: float, callback: Callable[[Event], None], value: Any) -> None:
         """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Delivery([callback], value)))
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Later((callback, value))))
 
-    def _deliver(self, ev: Event) -> None:
-        src, dst, mid, msg = ev._value
+    def _deliver(self, ev: InFlight) -> None:
+        self.deliver(ev)
+
+    def deliver(self, value: tuple) -> None:
+        """Hand one message ``(src, dst, mid, msg)`` that has arrived to its receiver."""
+        src, dst, mid, msg = value
         node = self.nodes[dst]
         if not node.up:
             self._drop(self.env._now, src, dst, mid, msg, "crashed")
@@ -364,6 +443,58 @@ class Network:
             node.receive(src, msg)
         if self.on_receive and self._hits(self.on_receive, src, dst, msg):
             self.crash(dst)
+
+    def run(self, until: float = Infinity, stop: Optional[Event] = None) -> None:
+        """Carry out SimPy's queue as ``env.run(until)`` or ``env.run(stop)`` would, in the
+        same order (time, priority, sequence number), but hand each message delivery
+        straight to :meth:`deliver` instead of going through ``env.step`` and the event's
+        callbacks: most events of a run are deliveries. Any other event (timers, faults,
+        SimPy's own) is processed as ``env.step`` processes it. Stops before the first
+        event due at ``until`` or later (SimPy's stop event comes first at its time, then
+        the clock reads ``until``), or once ``stop`` has been processed."""
+        env = self.env
+        queue = self._queue
+        inflight = self._inflight
+        deliver = self.deliver
+        nodes = self.nodes
+        plain = self.trace is None and not self.on_receive
+        while queue:
+            item = heappop(queue)
+            at, _, _, ev = item
+            if at >= until:
+                heappush(queue, item)  # back in its place: the same key, the same order
+                break
+            env._now = at
+            if type(ev) is inflight:
+                src, dst, _, msg = ev
+                node = nodes[dst]
+                if plain and node.up and self.groups is None:  # deliver(ev), its common case inlined
+                    replica = node.replica
+                    if replica is not None:
+                        effects = replica.on_message(at, src, msg)
+                        if effects:
+                            node.apply(effects)
+                    else:
+                        node.receive(src, msg)
+                else:
+                    deliver(ev)
+                continue
+            if type(ev) is Later:
+                ev[0](ev)
+                continue
+            callbacks, ev.callbacks = ev.callbacks, None
+            for callback in callbacks:
+                callback(ev)
+            if not ev._ok and not hasattr(ev, "_defused"):
+                exc = type(ev._value)(*ev._value.args)
+                exc.__cause__ = ev._value
+                raise exc
+            if ev is stop:
+                return
+        if stop is not None:
+            raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {stop}')
+        if until != Infinity:
+            env._now = until
 
     @staticmethod
     def _hits(targets: list[Targeted], src: ProcessId, dst: ProcessId, msg: Message) -> list[Targeted]:

@@ -19,3 +19,29 @@ def derive(seed: int, *names: object) -> int:
 
 def stream(seed: int, *names: object) -> random.Random:
     return random.Random(derive(seed, *names))
+
+
+class LazyStream:
+    """``stream(seed, *names)``, made on its first draw: the same generator, so the
+    same draws, as if made at once. A world names three streams per link (delay,
+    loss, duplication) and draws from few: a link without loss never draws for
+    loss, and most worlds never use some links. After the first draw, ``random``
+    and ``expovariate`` are the generator's own (no indirection left)."""
+
+    def __init__(self, seed: int, *names: object):
+        self.names = (seed,) + names
+        self.rng: random.Random | None = None
+
+    def get(self) -> random.Random:
+        rng = self.rng
+        if rng is None:
+            rng = self.rng = stream(*self.names)
+            self.random = rng.random  # shadows the methods below from now on
+            self.expovariate = rng.expovariate
+        return rng
+
+    def random(self) -> float:
+        return self.get().random()
+
+    def expovariate(self, lambd: float) -> float:
+        return self.get().expovariate(lambd)

@@ -20,7 +20,7 @@ from . import trace as T
 from .clients import Client, ClientMetrics
 from .host import Host
 from .network import Link, Network, Pattern, Targeted, make_delay
-from .rng import stream
+from .rng import LazyStream
 
 
 class World:
@@ -29,7 +29,7 @@ class World:
         self.env = env = simpy.Environment()
         self.trace: Optional[T.Trace] = T.Trace() if record_trace else None
         if stream:  # judge records as they come and keep none (paxsim.streaming)
-            from ..streaming import StreamChecker
+            from ..checker.stream import StreamChecker
 
             self.history = History.streaming(StreamChecker())
         else:
@@ -76,8 +76,8 @@ class World:
                 if a == b:
                     delay, loss, dup = {"dist": "constant", "value": 0.0}, 0.0, 0.0
                 seed = sc.seed
-                link = Link(make_delay(delay, stream(seed, "link", a, b, "delay")), loss, dup, fifo,
-                            stream(seed, "link", a, b, "loss"), stream(seed, "link", a, b, "dup"))
+                link = Link(make_delay(delay, LazyStream(seed, "link", a, b, "delay")), loss, dup, fifo,
+                            LazyStream(seed, "link", a, b, "loss"), LazyStream(seed, "link", a, b, "dup"))
                 self.net.set_link(a, b, link)
 
     def _at(self, t: float, fn) -> None:
@@ -89,9 +89,10 @@ class World:
         elif f.kind == "recover":
             self._at(f.at, lambda: self.hosts[f.target].recover())
         elif f.kind == "partition":
-            self._at(f.at, lambda: self.net.partition(f.groups))
+            handle: list[int] = []  # this partition's own lifetime: its until ends it alone
+            self._at(f.at, lambda: handle.append(self.net.partition(f.groups)))
             if f.until is not None:
-                self._at(f.until, self.net.heal)
+                self._at(f.until, lambda: self.net.heal(handle[0]))
         elif f.kind == "heal":
             self._at(f.at, self.net.heal)
         else:
@@ -127,21 +128,48 @@ class World:
         self.client_metrics.close(end)
         if self.trace is not None:
             self.trace.add(end, T.END)
-        self.history.final = FinalWorld(
+        self.history.final = self._final(end)
+        return self.history
+
+    def _final(self, end: float) -> FinalWorld:
+        """The world at the end, for the liveness rule (see paxsim.checker.core)."""
+        sc = self.scenario
+        net = self.net
+        procs = sc.processes
+        cut = frozenset((a, b) for a in procs for b in procs if a != b and (
+            not net.connected(a, b) or net.links[(a, b)].loss >= 1.0))
+        last_fault = max(net.last_fault_time, net.last_targeted)
+        contacts, tries, loss = {}, {}, {}
+        for c in self.clients:
+            contacts[c.pid] = c.targets
+            if c.current is not None and c.invoked:  # sends strictly after the last fault, if any
+                tries[c.pid] = (c.current.id, c.tries_since(last_fault) if last_fault else len(c.sends))
+            pairs = [(c.pid, s) for s in c.targets] + [(s, c.pid) for s in c.targets]
+            pairs += [(s, t) for s in sc.servers for t in sc.servers if s != t]
+            loss[c.pid] = max((net.links[p].loss for p in pairs if p not in cut), default=0.0)
+        server_pairs = [(s, t) for s in sc.servers for t in sc.servers if s != t and (s, t) not in cut]
+        return FinalWorld(
             end_time=end,
             servers=sc.servers,
             up=tuple(s for s in sc.servers if self.hosts[s].up),
-            groups=self.net.group_list,
             quorum=self.protocol.quorum(len(sc.servers)),
-            settled=end - self.net.last_fault_time >= sc.settle * 0.999,
+            settled=end - net.last_fault_time >= sc.settle * 0.999,
             catch_up=self.protocol.catch_up,
+            cut=cut,
+            contacts=contacts,
+            tries=tries,
+            loss=loss,
+            last_fault=last_fault,
+            server_loss=max((net.links[p].loss for p in server_pairs), default=0.0),
+            round_trip=2 * max((_mean_delay(net.links[p]) for p in server_pairs), default=0.0),
         )
-        return self.history
 
     def _run(self, until: Optional[float]) -> None:
         sc = self.scenario
         if until is not None:
-            self.env.run(until=until)
+            if until <= self.env.now:
+                self.env.run(until=until)  # SimPy's own error
+            self.net.run(until=until)
         else:
             stop = self.env.event()
             settle = sc.settle
@@ -155,4 +183,10 @@ class World:
                     Timeout(self.env, quiet_since + settle - self.env.now).callbacks.append(watchdog)
 
             Timeout(self.env, sc.end_time()).callbacks.append(watchdog)
-            self.env.run(until=stop)
+            self.net.run(stop=stop)
+
+
+def _mean_delay(link: Link) -> float:
+    """The mean of a link's delay distribution (constant, uniform or exponential)."""
+    kind, a, b, _rand = link.delay.inline
+    return a if kind == 0 else a + b / 2 if kind == 1 else a + 1.0 / b

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from ..cli import UsageError
 from ..metrics import BY_TYPE
+from .grid import SweepError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = "paxsim-results.sqlite"
 
 KEY_COLUMNS: tuple[tuple[str, str], ...] = (("experiment", "TEXT"), ("config", "TEXT"), ("seed", "INTEGER"))
@@ -33,7 +33,7 @@ CONFIG_COLUMNS: tuple[tuple[str, str], ...] = (
     ("protocol", "TEXT"), ("servers", "INTEGER"), ("loss", "REAL"), ("duplicate", "REAL"),
     ("delay_low", "REAL"), ("delay_high", "REAL"), ("crash_rate", "REAL"), ("partition_rate", "REAL"),
     ("clients", "INTEGER"), ("requests", "INTEGER"), ("horizon", "REAL"), ("recover", "INTEGER"),
-    ("threshold", "REAL"), ("params", "TEXT"),
+    ("threshold", "REAL"), ("params", "TEXT"), ("code", "TEXT"), ("paxsim_version", "TEXT"),
 )
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (("crashes", "INTEGER"), ("partitions", "INTEGER"))
 METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -64,10 +64,10 @@ class ResultsDB:
     def __init__(self, path: str, *, batch: int = 25, interval: float = 1.0, create: bool = True):
         self.path = path
         if not create and not os.path.exists(path):
-            raise UsageError(f"--db: {path}: no such file")
+            raise SweepError(f"--db: {path}: no such file")
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise UsageError(f"--db: {path}: folder {folder} does not exist")
+            raise SweepError(f"--db: {path}: folder {folder} does not exist")
         try:
             if create:
                 self.conn = sqlite3.connect(path, timeout=30.0)
@@ -81,7 +81,7 @@ class ResultsDB:
                                             timeout=30.0)
                 self._check_schema()
         except sqlite3.DatabaseError as exc:
-            raise UsageError(f"--db: {path}: not a paxsim results database ({exc})") from None
+            raise SweepError(f"--db: {path}: not a paxsim results database ({exc})") from None
         self.batch = batch
         self.interval = interval
         self.buffer: list[dict[str, Any]] = []
@@ -98,7 +98,7 @@ class ResultsDB:
                 c.execute("CREATE TABLE IF NOT EXISTS experiments (experiment TEXT PRIMARY KEY, spec TEXT)")
                 c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif row[0] != str(SCHEMA_VERSION):
-            raise UsageError(f"--db: {self.path}: written by another version of paxsim (schema {row[0]}, "
+            raise SweepError(f"--db: {self.path}: written by another version of paxsim (schema {row[0]}, "
                              f"this one writes {SCHEMA_VERSION}); use a new file")
 
     def _check_schema(self) -> None:
@@ -122,6 +122,27 @@ class ResultsDB:
         """The (config, seed) pairs already stored for ``experiment``."""
         cur = self.conn.execute("SELECT config, seed FROM runs WHERE experiment = ?", (experiment,))
         return {(c, s) for c, s in cur}
+
+    def supersede(self, experiment: str, current: Iterable[str]) -> dict[str, int]:
+        """Delete the rows of ``experiment`` that a current configuration replaces: same
+        configuration but other protocol code or paxsim version (``code=`` in the key).
+        Returns {protocol: rows deleted}."""
+        current = set(current)
+        bases = {k.rsplit(" code=", 1)[0] for k in current}
+        stale: dict[str, list[str]] = {}
+        for config, protocol in self.conn.execute(
+                "SELECT DISTINCT config, protocol FROM runs WHERE experiment = ?", (experiment,)):
+            if config not in current and config.rsplit(" code=", 1)[0] in bases:
+                stale.setdefault(protocol, []).append(config)
+        out = {}
+        with self.conn:
+            for protocol, configs in sorted(stale.items()):
+                n = 0
+                for c in configs:
+                    n += self.conn.execute("DELETE FROM runs WHERE experiment = ? AND config = ?",
+                                           (experiment, c)).rowcount
+                out[protocol] = n
+        return out
 
     def add(self, row: dict[str, Any]) -> None:
         self.buffer.append(row)
@@ -188,7 +209,7 @@ def read_rows(path: str, experiment: Optional[str] = None) -> list[dict[str, Any
     try:
         if experiment is not None and experiment not in db.experiments():
             known = ", ".join(db.experiments()) or "none"
-            raise UsageError(f"--experiment: no experiment {experiment!r} in {path} (stored: {known})")
+            raise SweepError(f"--experiment: no experiment {experiment!r} in {path} (stored: {known})")
         return db.rows(experiment)
     finally:
         db.conn.close()
@@ -218,19 +239,24 @@ def flat_rows(rows: Iterable[dict[str, Any]]) -> tuple[list[str], list[dict[str,
 
 def export_csv(path: str, out: str, experiment: Optional[str] = None) -> int:
     """Write the rows of database ``path`` to CSV file ``out`` (atomically); returns the row count."""
+    return write_csv_rows(read_rows(path, experiment), out)
+
+
+def write_csv_rows(rows: Iterable[dict[str, Any]], out: str) -> int:
+    """Write ``rows`` (as :meth:`ResultsDB.rows` gives them) to CSV file ``out``, atomically."""
     from ..commands.run import write_atomic
 
-    columns, rows = flat_rows(read_rows(path, experiment))
+    columns, flat = flat_rows(rows)
 
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=columns)
             w.writeheader()
-            for r in rows:
+            for r in flat:
                 w.writerow({k: ("" if v is None else v) for k, v in r.items()})
 
     write_atomic(out, write)
-    return len(rows)
+    return len(flat)
 
 
 def to_dataframe(db: str, experiment: Optional[str] = None):
@@ -240,7 +266,7 @@ def to_dataframe(db: str, experiment: Optional[str] = None):
         import pandas as pd
     except ImportError:
         raise ImportError("to_dataframe needs pandas, which paxsim does not install: "
-                          "pip install pandas (or use export_csv / read_rows)") from None
+                          "pip install 'paxsim[pandas]' (or use export_csv / read_rows)") from None
     columns, rows = flat_rows(read_rows(db, experiment))
     return pd.DataFrame(rows, columns=columns)
 

@@ -19,9 +19,18 @@ Given by command-line flags (``--protocols paxos,wait_for_learn_majority
     unavailability_threshold = 10.0  # gaps longer than this count as unavailable
 
     [params.paxos]                   # protocol parameters, per protocol
-    # some_timeout = 5.0
+    suspect = 8.0                    # one value: every run of paxos
+    # retransmit = [2.0, 4.0]        # a list: a grid dimension (each value, times the rest)
 
-Every list may also be given as a single value. Each run's fault schedule is
+Every list may also be given as a single value. ``--param KEY=V1,V2`` on the
+command line (``param_grid``) adds a grid dimension for every protocol of the
+grid that takes ``KEY`` (the others run once); a combination of parameter values
+a protocol refuses (Flexible Paxos's ``q1 + q2 > n``) is left out with a note.
+
+A configuration's key names the protocol's identity: a digest of the source of
+its class and of every module it inherits from, and paxsim's version
+(:func:`protocol_code`), so that rows made by an edited protocol are never taken
+for current ones (``paxsim sweep`` replaces them and says so). Each run's fault schedule is
 drawn from its seed by :func:`paxsim.schedules.random_scenario`. A rate ``r`` gives
 ``floor(r)`` crashes (partitions) plus one more with probability ``r - floor(r)``,
 drawn from a stream named after the seed, so a fractional rate is an average.
@@ -32,6 +41,8 @@ left out of the grid with a note; a grid with nothing left is an error.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -39,7 +50,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..cli import UsageError
 from ..limits import MAX_CLIENTS, MAX_REQUESTS, MAX_SEED, MAX_SEEDS, MAX_SERVERS, MAX_TIME, show
 from ..protocols import ParamError, UnknownProtocol, load_protocol
 from ..scenario import read_toml
@@ -55,7 +65,11 @@ DIMENSIONS: tuple[str, ...] = ("protocol", "servers", "loss", "duplicate", "dela
                                "partition_rate", "workload")
 
 
-class GridError(UsageError):
+class SweepError(ValueError):
+    """A sweep cannot run as asked (bad input, an unusable database); the message says why."""
+
+
+class GridError(SweepError):
     """Bad experiment input: ``where`` (a flag or a file), ``key``, ``problem``."""
 
     def __init__(self, where: str, key: str, problem: str):
@@ -68,6 +82,34 @@ class GridError(UsageError):
 
 def _g(x: float) -> str:
     return format(x, "g")
+
+
+_CODES: dict[type, str] = {}   # per class object: a reloaded module gives a new class, a new digest
+
+
+def protocol_code(name: str) -> str:
+    """The identity of protocol ``name``'s code: 12 hex digits of a SHA-256 over
+    paxsim's version and the source of every module that defines the class or one
+    of its bases (so an edit to the variant or to the Paxos it extends changes it)."""
+    cls = load_protocol(name)
+    code = _CODES.get(cls)
+    if code is None:
+        from .. import __version__
+
+        h = hashlib.sha256(f"paxsim {__version__}\n".encode())
+        seen = []
+        for klass in cls.__mro__:
+            module = inspect.getmodule(klass)
+            if module is None or module.__name__ == "builtins" or module in seen:
+                continue
+            seen.append(module)
+            try:
+                text = inspect.getsource(module)
+            except (OSError, TypeError):
+                text = f"{module.__name__} (no source)"
+            h.update(f"{module.__name__}\n{text}\n".encode())
+        code = _CODES[cls] = h.hexdigest()[:12]
+    return code
 
 
 @dataclass(frozen=True)
@@ -87,6 +129,7 @@ class RunConfig:
     recover: bool = True
     threshold: float = DEFAULT_THRESHOLD
     params: tuple[tuple[str, Any], ...] = ()
+    code: str = ""           # protocol_code(protocol): the identity of its source and of paxsim
 
     @property
     def workload(self) -> str:
@@ -104,6 +147,8 @@ class RunConfig:
                  f"recover={'yes' if self.recover else 'no'}", f"thr={_g(self.threshold)}"]
         if self.params:
             parts.append("params=" + json.dumps(dict(self.params), sort_keys=True, separators=(",", ":")))
+        if self.code:
+            parts.append(f"code={self.code}")
         return " ".join(parts)
 
     def columns(self) -> dict[str, Any]:
@@ -114,7 +159,7 @@ class RunConfig:
             "crash_rate": self.crash_rate, "partition_rate": self.partition_rate,
             "clients": self.clients, "requests": self.requests, "horizon": self.horizon,
             "recover": int(self.recover), "threshold": self.threshold,
-            "params": json.dumps(dict(self.params), sort_keys=True),
+            "params": json.dumps(dict(self.params), sort_keys=True), "code": self.code,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -148,26 +193,43 @@ class Experiment:
     threshold: float = DEFAULT_THRESHOLD
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+    param_grid: dict[str, list] = field(default_factory=dict)  # --param KEY=V1,V2: for every protocol taking KEY
     skipped: list[str] = field(default_factory=list)   # notes on left-out configurations
+
+    def param_sets(self, proto: str) -> list[dict[str, Any]]:
+        """Every combination of ``proto``'s parameter values (lists are grid dimensions)."""
+        cls = load_protocol(proto)
+        table = dict(self.params.get(proto, {}))
+        for key, values in self.param_grid.items():
+            if key in cls.params and key not in table:
+                table[key] = values
+        keys = sorted(table)
+        lists = [table[k] if isinstance(table[k], list) else [table[k]] for k in keys]
+        return [dict(zip(keys, combo)) for combo in itertools.product(*lists)]
 
     def configs(self) -> list[RunConfig]:
         """The grid, in a fixed order, without configurations a protocol cannot run."""
         out = []
         left_out: dict[str, dict[int, str]] = {}
+        refused: list[str] = []
         for proto, n, loss, dup, delay, cr, pr, (c, r) in itertools.product(
                 self.protocols, self.servers, self.loss, self.duplicate, self.delay, self.crash_rate,
                 self.partition_rate, self.workload):
             cls = load_protocol(proto)
-            try:
-                params = cls.check_params(self.params.get(proto, {}), n)
-            except ParamError as exc:
-                if exc.key == "servers":
-                    left_out.setdefault(proto, {})[n] = exc.problem
+            for given in self.param_sets(proto):
+                try:
+                    cls.check_params(given, n)
+                except ParamError as exc:
+                    if exc.key == "servers":
+                        left_out.setdefault(proto, {})[n] = exc.problem
+                        break
+                    note = (f"{proto} with {', '.join(f'{k}={v}' for k, v in given.items())}, {n} servers "
+                            f"({exc.key}: {exc.problem})")
+                    if note not in refused:
+                        refused.append(note)
                     continue
-                raise
-            given = {k: v for k, v in sorted(params.items()) if k in self.params.get(proto, {})}
-            out.append(RunConfig(proto, n, loss, dup, delay, cr, pr, c, r, self.horizon, self.recover,
-                                 self.threshold, tuple(given.items())))
+                out.append(RunConfig(proto, n, loss, dup, delay, cr, pr, c, r, self.horizon, self.recover,
+                                     self.threshold, tuple(sorted(given.items())), protocol_code(proto)))
         self.skipped = []
         for proto, by_n in left_out.items():
             cls = load_protocol(proto)
@@ -176,6 +238,7 @@ class Experiment:
                                                                           else f"at least {lo}")
             ns = ", ".join(str(k) for k in sorted(by_n))
             self.skipped.append(f"{proto} with {ns} servers (it runs with {runs})")
+        self.skipped += refused
         return out
 
     def tasks(self) -> list[tuple[RunConfig, int]]:
@@ -188,7 +251,8 @@ class Experiment:
             "delay": [list(d) for d in self.delay], "crash_rate": self.crash_rate,
             "partition_rate": self.partition_rate, "workload": [f"{c}x{r}" for c, r in self.workload],
             "seeds": self.seeds, "horizon": self.horizon, "recover": self.recover,
-            "unavailability_threshold": self.threshold, "params": self.params,
+            "unavailability_threshold": self.threshold, "params": self.params, "param_grid": self.param_grid,
+            "codes": {p: protocol_code(p) for p in self.protocols},
         }
 
 
@@ -344,8 +408,10 @@ def _build(name: str, values: dict[str, Any], params: dict[str, dict], descripti
     return exp
 
 
-def load_experiment(path: str | Path, overrides: Optional[dict[str, str]] = None) -> Experiment:
-    """Read an experiment TOML file; ``overrides`` (flag name -> text) win over the file."""
+def load_experiment(path: str | Path, overrides: Optional[dict[str, str]] = None,
+                    param_grid: Optional[dict[str, list]] = None) -> Experiment:
+    """Read an experiment TOML file; ``overrides`` (flag name -> text) win over the file;
+    ``param_grid`` (``--param KEY=V1,V2``) adds parameter dimensions."""
     source = str(path)
     p = _P(source)
     data = read_toml(path, GridError)
@@ -366,7 +432,9 @@ def load_experiment(path: str | Path, overrides: Optional[dict[str, str]] = None
     if overrides:
         values.update(_from_flags(overrides))
     _check_params(p, values["protocols"], params)
-    return _build(name, values, params, description)
+    exp = _build(name, values, params, description)
+    exp.param_grid = _check_grid(values["protocols"], param_grid or {})
+    return exp
 
 
 def _params(p: _P, raw: Any) -> dict[str, dict]:
@@ -381,16 +449,51 @@ def _params(p: _P, raw: Any) -> dict[str, dict]:
 
 
 def _check_params(p: _P, protocols: list[str], params: dict[str, dict]) -> None:
+    """Each value of ``[params.PROTO]`` (or of its list) valid on its own, with the defaults."""
     for proto in params:
         if proto not in protocols:
             raise p.err(f"params.{proto}", f"protocol {proto!r} is not in protocols ({', '.join(protocols)})")
     for proto, table in params.items():
         cls = load_protocol(proto)
+        for key, value in table.items():
+            values = value if isinstance(value, list) else [value]
+            if not values:
+                raise p.err(f"params.{proto}.{key}", "an empty list (give at least one value)")
+            for v in values:
+                problem = _param_problem(cls, key, v)
+                if problem:
+                    raise p.err(f"params.{proto}.{key}", problem)
+
+
+def _param_problem(cls, key: str, value: Any) -> Optional[str]:
+    """Why ``key = value`` is refused by protocol ``cls`` with every server count it can
+    run with (from its minimum up to 9), or None if some count accepts it."""
+    problem = None
+    top = cls.max_servers if cls.max_servers is not None else max(cls.min_servers, 9)
+    for n in range(max(cls.min_servers, 1), top + 1):
         try:
-            cls.check_params(table, max(cls.min_servers, 1))
+            cls.check_params({key: value}, n)
+            return None
         except ParamError as exc:
-            if exc.key != "servers":
-                raise p.err(f"params.{proto}.{exc.key}", exc.problem) from None
+            if exc.key == "servers":
+                continue
+            problem = problem or exc.problem
+    return problem
+
+
+def _check_grid(protocols: list[str], grid: dict[str, list]) -> dict[str, list]:
+    """``--param`` dimensions: each key taken by some protocol, each value valid for it."""
+    for key, values in grid.items():
+        takers = [load_protocol(p) for p in protocols if key in load_protocol(p).params]
+        if not takers:
+            raise GridError("--param", key, f"no protocol of the grid takes it ({', '.join(protocols)}; "
+                                            "`paxsim protocols` lists their parameters)")
+        for v in values:
+            for cls in takers:
+                problem = _param_problem(cls, key, v)
+                if problem:
+                    raise GridError("--param", key, problem)
+    return dict(grid)
 
 
 FLAGS = {"protocols": "--protocols", "servers": "--servers", "loss": "--loss", "duplicate": "--duplicate",
@@ -423,10 +526,14 @@ def _from_flags(flags: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def experiment_from_flags(name: str, flags: dict[str, str], recover: bool = True) -> Experiment:
-    """An experiment from command-line flag texts (flag name -> text, only those given)."""
+def experiment_from_flags(name: str, flags: dict[str, str], recover: bool = True,
+                          param_grid: Optional[dict[str, list]] = None) -> Experiment:
+    """An experiment from command-line flag texts (flag name -> text, only those given);
+    ``param_grid``: ``--param KEY=V1,V2`` dimensions (see :func:`paxsim.overrides.parse_param_grid`)."""
     if "protocols" not in flags:
         raise GridError("--protocols", "", "is required (or give an experiment TOML file)")
     values = _from_flags(flags)
     values["recover"] = recover
-    return _build(name, values, {})
+    exp = _build(name, values, {})
+    exp.param_grid = _check_grid(values["protocols"], param_grid or {})
+    return exp

@@ -105,8 +105,10 @@ def test_leader_that_hears_a_higher_ranked_server_again_steps_down():
     assert leaders(c) == ["S1"]
 
 
-def test_two_leaders_in_slot_one_diverge():
-    """Fig. 9(a): S1 and S2 cannot reach each other, both lead, both accept into slot 1 at S3."""
+def test_two_leaders_in_slot_one_neither_decides():
+    """Fig. 9(a): S1 and S2 cannot reach each other, both lead, both accept into slot 1
+    at S3. S3 executes the first value and never learns the second; it crashes, and
+    neither leader ever gets a majority for slot 1: nobody forks, nobody proceeds."""
     c = Cluster(WaitForLearnMajority, THREE, FAST)
     c.start()
     c.cut("S1", "S2")
@@ -119,16 +121,37 @@ def test_two_leaders_in_slot_one_diverge():
     c.deliver(kind="ACC", src="S1", dst="S3")  # S3 gets S1's accept first ...
     assert c.executed("S3") == ["m1"]
     c.drop(kind="LRN", src="S3", dst="S1")     # ... its learn to S1 is lost
-    c.deliver(kind="ACC", src="S2", dst="S3")  # S3 answers S2's accept for slot 1 too
+    c.deliver(kind="ACC", src="S2", dst="S3")  # S3 holds m1 in slot 1: no learn for m2
+    assert c.pending(kind="LRN", src="S3") == []
     c.crash("S3")
-    c.deliver(kind="LRN", src="S3", dst="S2")
-    assert c.executed("S2") == ["m2"]          # S2: a majority for m2 in slot 1
     c.deliver_all()
-    assert c.replies["C1"] == ["s^1"] and c.replies["C2"] == ["s^2"]
+    c.run_for(20.0)
+    assert c.executed("S1") == [] and c.executed("S2") == []
+    assert c.replies["C1"] == ["s^1"] and c.replies.get("C2", []) == []
+
+
+def test_without_the_crash_the_false_detection_alone_is_safe():
+    """The same two leaders, S3 up: S1 gets its learn on a retransmission and executes
+    m1; S2 never gets a majority for m2 in slot 1 (S3 holds m1 there)."""
+    c = Cluster(WaitForLearnMajority, THREE, FAST)
+    c.start()
+    c.cut("S1", "S2")
+    c.run_for(6.0)
+    c.request("C1", "m1", to="S1")
+    c.request("C2", "m2", to="S2")
+    c.deliver(kind="REQ", dst="S1")
+    c.deliver(kind="REQ", dst="S2")
+    c.deliver(kind="ACC", src="S1", dst="S3")
+    c.drop(kind="LRN", src="S3", dst="S1")
+    c.deliver(kind="ACC", src="S2", dst="S3")
+    c.run_for(20.0)
+    assert c.executed("S1") == ["m1"] and c.executed("S3") == ["m1"] and c.executed("S2") == []
+    assert set(c.replies["C1"]) == {"s^1"} and c.replies.get("C2", []) == []
 
 
 def test_two_leaders_the_other_way_round():
-    """Fig. 9(b): S3 executes m2; S1 gets the learn and executes m1."""
+    """Fig. 9(b): S3 executes m2 and never learns m1; with S3 crashed, S1 never gets a
+    majority for m1."""
     c = Cluster(WaitForLearnMajority, THREE, FAST)
     c.start()
     c.cut("S1", "S2")
@@ -142,5 +165,5 @@ def test_two_leaders_the_other_way_round():
     c.deliver(kind="ACC", src="S1", dst="S3")
     c.crash("S3")
     c.deliver_all()
-    assert c.executed("S3") == ["m2"] and c.executed("S1") == ["m1"]
-    assert c.replies["C1"] == ["s^1"] and c.replies["C2"] == ["s^2"]
+    assert c.executed("S3") == ["m2"] and c.executed("S1") == []
+    assert c.replies["C2"] == ["s^2"] and c.replies.get("C1", []) == []

@@ -13,15 +13,23 @@ Safety on the replies that clients observed (``history.replies``):
 - ``only_sent_requests``: observed states (and replica executions) hold only
   requests that some client invoked;
 - ``client_order``: a client's requests are executed in the order it invoked them;
-- ``real_time``: if ``a`` was answered before ``b`` was invoked, ``a`` precedes ``b``.
+- ``real_time``: if ``a`` was answered before ``b`` was invoked, ``a`` precedes ``b``;
+  and no reply holds a request invoked after the reply arrived.
+
+States are compared exactly: the digest is a filter, and a match is confirmed
+request by request (:class:`~paxsim.checker.core.OnChain`,
+:class:`~paxsim.checker.core.SameStates`), walking each node about once.
 
 Safety among replicas (``history.executions``), latent because no client needs to
 have seen it: ``replica_agreement``: no two executions at the same position differ.
 
-Liveness, only when the run ``settled`` (``history.final``):
+Liveness, only when the run ``settled`` (``history.final``), by the rule of
+:data:`paxsim.checker.core.LIVENESS_RULE`:
 
-- ``liveness``: a request never answered although its client reaches a quorum of
-  up servers that reach each other;
+- ``liveness``: a request never answered although, after the last fault, its
+  client reaches a quorum of up servers that reach each other (over links that
+  deliver, through a server it may contact) and kept resending it; otherwise it is
+  a note (``Verdict.notes``), not a violation;
 - ``replica_progress`` (when ``final.catch_up``): an up replica lags behind another
   up replica it is connected to.
 
@@ -37,166 +45,37 @@ output is deterministic.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, repeat
-from operator import attrgetter, eq, itemgetter, le, not_
-from typing import Any, Callable, Iterable, Mapping, Optional
+from operator import and_, attrgetter, eq, gt, is_, itemgetter, le, not_
+from typing import Any, Callable, Optional
 
-from .history import Execution, FinalWorld, History, Invocation, Observed
-from .types import Request, State
-
-SAFETY_INVARIANTS: tuple[str, ...] = (
-    "prefix_chain",
-    "reply_contains_request",
-    "no_duplicate",
-    "only_sent_requests",
-    "client_order",
-    "real_time",
-    "replica_agreement",
+from ..history import Execution, History, Invocation, Observed
+from ..types import Request, State
+from .core import (
+    OnChain,
+    Reports,
+    SameStates,
+    Verdict,
+    agreement_violation,
+    dup_violation,
+    exec_key,
+    fork_violation,
+    future_request_violation,
+    invented_execution_violation,
+    invented_violation,
+    judge_liveness,
+    walk_off_chain,
+    missing_violation,
+    never_sent,
+    order_violation,
+    real_time_violation,
+    reply_key,
+    inv_key,
 )
-LIVENESS_INVARIANTS: tuple[str, ...] = ("liveness", "replica_progress")
-INVARIANTS: tuple[str, ...] = SAFETY_INVARIANTS + LIVENESS_INVARIANTS
 
 _INF = float("inf")
-
-
-# ------------------------------------------------------------------ results ---
-
-def _label(state: State, limit: int = 12) -> str:
-    """``state.label()``, without walking the whole chain of a long state."""
-    if state.length > limit:
-        ids: list[str] = []
-        node: Optional[State] = state
-        while len(ids) < 3 and node is not None and node.request is not None:
-            ids.append(node.request.id)
-            node = node.parent
-        ids.reverse()
-        return f"s^(…{state.length - 3} more,{','.join(ids)})"
-    return state.label(limit)
-
-
-def _describe(o: Observed) -> str:
-    """``Observed.describe()``, with the cheap label."""
-    return (
-        f"{o.client} saw <{_label(o.state)}> for {o.request.id}"
-        f" from {o.server} at t={o.time:g}"
-    )
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken invariant, with the records that show it."""
-
-    invariant: str
-    detail: str
-    replies: tuple[Observed, ...] = ()
-    positions: tuple[int, ...] = ()
-    latent: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "invariant": self.invariant,
-            "detail": self.detail,
-            "latent": self.latent,
-            "positions": list(self.positions),
-            "replies": [
-                {
-                    "client": o.client,
-                    "request": o.request.id,
-                    "state": _label(o.state),
-                    "server": o.server,
-                    "time": o.time,
-                    "pos": o.pos,
-                }
-                for o in self.replies
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of a run and the violations that justify it.
-
-    ``violations`` holds at most ``max_reports_per_invariant`` reports per
-    invariant, in the order of :data:`INVARIANTS`; ``omitted`` counts, per
-    invariant, the violations found but not reported. ``unjudged`` counts the
-    replies the streaming checker could not judge (truncated states beyond what
-    it knew, see :mod:`paxsim.streaming`): they were neither accepted nor blamed.
-    """
-
-    outcome: str  # "SAFE" | "UNSAFE" | "STUCK"
-    violations: tuple[Violation, ...] = ()
-    omitted: tuple[tuple[str, int], ...] = ()
-    unjudged: int = 0
-
-    @property
-    def safety_violations(self) -> tuple[Violation, ...]:
-        return tuple(v for v in self.violations if v.invariant in SAFETY_INVARIANTS)
-
-    @property
-    def liveness_violations(self) -> tuple[Violation, ...]:
-        return tuple(v for v in self.violations if v.invariant in LIVENESS_INVARIANTS)
-
-    def to_json(self) -> dict[str, Any]:
-        out = {
-            "outcome": self.outcome,
-            "violations": [v.to_json() for v in self.violations],
-            "omitted": {name: n for name, n in self.omitted},
-        }
-        if self.unjudged:
-            out["unjudged"] = self.unjudged
-        return out
-
-
-class _Reports:
-    """Candidate violations per invariant: sorted by a key, formatted only if reported."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = max(0, cap)
-        self.found: dict[str, list[tuple[tuple, int, Callable[[], Violation]]]] = {
-            name: [] for name in INVARIANTS
-        }
-        self.seq = 0
-
-    def add(self, invariant: str, key: tuple, make: Callable[[], Violation]) -> None:
-        self.seq += 1
-        self.found[invariant].append((key, self.seq, make))
-
-    def verdict(self) -> Verdict:
-        violations: list[Violation] = []
-        omitted: list[tuple[str, int]] = []
-        unsafe = stuck = False
-        for name in INVARIANTS:
-            found = self.found[name]
-            if not found:
-                continue
-            if name in SAFETY_INVARIANTS:
-                unsafe = True
-            else:
-                stuck = True
-            found.sort(key=lambda c: (c[0], c[1]))
-            for _key, _seq, make in found[: self.cap]:
-                violations.append(make())
-            if len(found) > self.cap:
-                omitted.append((name, len(found) - self.cap))
-        outcome = "UNSAFE" if unsafe else "STUCK" if stuck else "SAFE"
-        return Verdict(outcome, tuple(violations), tuple(omitted))
-
-
-# -------------------------------------------------------------- sort keys ---
-
-def _reply_key(o: Observed) -> tuple:
-    return (o.time, o.pos, o.client, o.request.id, o.server, o.state.length, o.state.digest)
-
-
-def _inv_key(i: Invocation) -> tuple:
-    return (i.time, i.pos, i.client, i.request.id, i.request.client)
-
-
-def _exec_key(e: Execution) -> tuple:
-    return (e.time, e.pos, e.replica, e.request.id, e.state.length, e.state.digest)
-
+_NEVER = (-_INF, -1)  # the (time, pos) of no invocation
 
 # Field getters, applied with map() so that the common all-good case of a long
 # history runs mostly in C.
@@ -208,6 +87,9 @@ _SLEN = attrgetter("state.length")
 _SDIGEST = attrgetter("state.digest")
 _DIGEST = attrgetter("digest")
 _STATE = attrgetter("state")
+_PARENT = attrgetter("state.parent")
+_PARENT_OF = attrgetter("parent")
+_LEN = attrgetter("length")
 _EXEC_AT = attrgetter("state.length", "request.id", "state.digest")
 
 
@@ -232,16 +114,16 @@ def check(history: History, *, max_reports_per_invariant: int = 5) -> Verdict:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _Checker(history, max(0, max_reports_per_invariant)).run()
+        return BatchChecker(history, max(0, max_reports_per_invariant)).run()
     finally:
         if collecting:
             gc.enable()
 
 
-class _Checker:
+class BatchChecker:
     def __init__(self, history: History, cap: int) -> None:
         self.history = history
-        self.reports = _Reports(cap)
+        self.reports = Reports(cap)
         invocations = history.invocations
         ids = list(map(_RID, invocations))
         self.invoked: set[str] = set(ids)  # ids of the requests some client invoked
@@ -263,6 +145,10 @@ class _Checker:
         self.invented: set[str] = set()  # request ids reported by only_sent_requests
         self.answered: set[str] = set()  # ids of the requests some reply answered
         self.first_pos: dict[str, int] = {}  # request id -> first position on the main chain
+        self.on_chain = OnChain([], [0])
+        self.inv_at: dict[str, tuple] = {}  # request id -> (time, pos) of its first invocation
+        self.chain_pm: list[tuple] = [_NEVER]  # the latest invocation among the chain's first L requests
+        self.future_seen: set[str] = set()  # requests reported as held by a reply before their invocation
         self._first_inv: Optional[dict[str, Invocation]] = None
 
     def run(self) -> Verdict:
@@ -298,10 +184,38 @@ class _Checker:
         chain_ids = list(map(_RID, nodes))
         first_pos: dict[str, int] = dict(zip(reversed(chain_ids), range(n, 0, -1)))
         self.first_pos = first_pos
+        # pm[L]: the latest invocation (time, pos) among the chain's first L requests
+        inv_at = dict(zip(map(_RID, self.firsts), map(_TIME_POS, self.firsts)))
+        self.inv_at = inv_at
+        self.chain_pm = pm = list(accumulate(map(inv_at.get, chain_ids, repeat(_NEVER)), max,
+                                             initial=_NEVER))
 
         # Classify replies: on the main chain, or not.
         lens = list(map(_SLEN, replies))
         on = list(map(eq, map(digest_at.__getitem__, lens), map(_SDIGEST, replies)))
+        # ... exactly: a digest that matches is confirmed request by request, unless
+        # the reply's state is the chain's own node (the common case, tested in C)
+        self.on_chain = on_chain = OnChain(nodes, digest_at)
+        nodes_at: list[Optional[State]] = [None]
+        nodes_at += nodes
+        same = list(map(is_, map(nodes_at.__getitem__, lens), map(_STATE, replies)))
+        todo = list(compress(range(len(replies)), map(gt, on, same)))
+        for i in [i for i in todo if replies[i].state.request is None]:  # the empty state, a snapshot node
+            if not on_chain(replies[i].state):
+                on[i] = False
+        todo = [i for i in todo if replies[i].state.request is not None]
+        if todo:
+            # one step in C: the state's parent is the chain's own node and its
+            # request the chain's there (a copy of the chain's top, or the next node)
+            states = [replies[i].state for i in todo]
+            below = list(map(nodes_at.__getitem__, [lens[i] - 1 for i in todo]))
+            chain_ids_at = [None]
+            chain_ids_at += map(_RID, nodes)
+            step = map(and_, map(is_, map(_PARENT_OF, states), below),
+                       map(eq, map(_RID, states), map(chain_ids_at.__getitem__, map(_LEN, states))))
+            for i, ok in zip(todo, list(step)):
+                if not ok and lens[i] and not on_chain(replies[i].state):
+                    on[i] = False
         rids = list(map(_RID, replies))
         rpos = list(map(first_pos.get, rids, repeat(0)))  # 0: not on the main chain
         self.answered = set(rids)
@@ -324,15 +238,15 @@ class _Checker:
                 q = first_pos[rid]
                 if q != p:
                     reports.add("no_duplicate", (0, p, rid),
-                                lambda rid=rid, q=q, p=p: _dup_violation(witness(p), rid, q, p))
+                                lambda rid=rid, q=q, p=p: dup_violation(witness(p), rid, q, p))
         if not self.invoked.issuperset(chain_ids):
             for p, nd in enumerate(nodes, 1):
                 r = nd.request
                 if first_pos[r.id] == p and not self.sent(r):
                     self.invented.add(r.id)
                     reports.add("only_sent_requests", (0, p, r.id),
-                                lambda r=r, p=p: _invented_violation(
-                                    witness(p), r, p, _never_sent(r)))
+                                lambda r=r, p=p: invented_violation(
+                                    witness(p), r, p, never_sent(r)))
 
         # client_order: along each client's invocations, chain positions increase.
         clients = list(map(_CLIENT, self.firsts))
@@ -342,7 +256,7 @@ class _Checker:
                 q = last[c]
                 if p < q:  # invoked after the request at q, but executed before it
                     reports.add("client_order", (q, p),
-                                lambda p=p, q=q: _order_violation(
+                                lambda p=p, q=q: order_violation(
                                     witness(q), self.first_inv()[chain_ids[q - 1]], q,
                                     self.first_inv()[chain_ids[p - 1]], p))
                 else:
@@ -354,31 +268,46 @@ class _Checker:
             for i, o in enumerate(replies):
                 if on[i] and not 0 < rpos[i] <= lens[i] and (rids[i], lens[i]) not in checked:
                     checked.add((rids[i], lens[i]))
-                    reports.add("reply_contains_request", _reply_key(o),
-                                lambda o=o: _missing_violation(o))
+                    reports.add("reply_contains_request", reply_key(o),
+                                lambda o=o: missing_violation(o))
 
         if not all(on):
             self.check_off_chain([replies[i] for i in compress(range(len(replies)),
                                                                map(not_, on))],
                                  n, digest_at, witness)
 
+        # real_time, the other way round: no reply on the chain holds a request
+        # invoked after the reply arrived (requests never invoked are only_sent_requests).
+        rkeys = list(map(_TIME_POS, replies))
+        nr = len(rkeys)
+        for i in compress(range(nr), list(map(gt, map(pm.__getitem__, lens), rkeys))):
+            if on[i]:
+                p = bisect_right(pm, rkeys[i])  # the first position invoked after the reply
+                self.future(replies[i], chain_ids[p - 1])
+
         # real_time: sweep invocations and replies in (time, pos) order; best[j] is
         # the latest chain position among the requests of the first j replies. A
         # reply at the same (time, pos) as an invocation does not precede it.
         best = list(accumulate(rpos, max, initial=0))
-        rkeys = list(map(_TIME_POS, replies))
-        nr = len(rkeys)
         j = 0
         for inv, k, pb in zip(self.invs, map(_TIME_POS, self.invs),
                               map(first_pos.get, map(_RID, self.invs), repeat(0))):
             while j < nr and rkeys[j] < k:
                 j += 1
-            if 0 < pb < best[j]:
+            if 0 < pb < best[j] and inv.request.id not in self.future_seen:
                 pa = best[j]
                 a = replies[rpos.index(pa, 0, j)]
-                reports.add("real_time", _inv_key(inv),
-                            lambda inv=inv, a=a, pa=pa, pb=pb: _real_time_violation(
+                reports.add("real_time", inv_key(inv),
+                            lambda inv=inv, a=a, pa=pa, pb=pb: real_time_violation(
                                 a, pa, inv, pb, witness(pa)))
+
+    def future(self, o: Observed, rid: str) -> None:
+        """Report that ``o``'s state holds ``rid``, invoked after ``o`` arrived (once per request)."""
+        if rid in self.future_seen:
+            return
+        self.future_seen.add(rid)
+        inv = self.first_inv()[rid]
+        self.reports.add("real_time", inv_key(inv), lambda: future_request_violation(o, inv))
 
     def check_off_chain(self, off: list[Observed], n: int, digest_at: list[int],
                         witness: Callable[[int], Observed]) -> None:
@@ -398,28 +327,17 @@ class _Checker:
         fork_of: dict[State, int] = {}
         children: dict[State, list[State]] = {}
         roots: list[State] = []
+        on_chain = self.on_chain
+
+        def on_main(node: State) -> bool:
+            ln = node.length
+            return ln <= n and digest_at[ln] == node.digest and on_chain(node)
+
         for s in off_chain:
-            path: list[State] = []
-            node: Optional[State] = s
-            while True:
-                if node is None:
-                    k = 0
-                    break
-                ln = node.length
-                if ln <= n and digest_at[ln] == node.digest:
-                    k = ln
-                    break
-                known = fork_of.get(node)
-                if known is not None:
-                    k = known
-                    break
-                if node.request is None:
-                    # a snapshot node off the main chain: what lies below it is not
-                    # listed, so the walk stops here (the fork itself is reported)
-                    k = 0
-                    break
-                path.append(node)
-                node = node.parent
+            # below a snapshot node off the main chain nothing is listed: the walk
+            # stops there (the fork itself is reported)
+            path, node, why = walk_off_chain(s, on_main, fork_of)
+            k = node.length if why == "chain" else fork_of[node] if why == "known" else 0
             for j, m in enumerate(path):
                 fork_of[m] = k
                 children[m] = []
@@ -437,15 +355,18 @@ class _Checker:
             partner = witness(fork_of[s] + 1)
             o = seen[0]
             key = (max(s.length, partner.state.length), s.length + partner.state.length,
-                   _reply_key(min(o, partner, key=_reply_key)))
+                   reply_key(min(o, partner, key=reply_key)))
             reports.add("prefix_chain", key,
-                        lambda o=o, partner=partner: _fork_violation(o, partner))
+                        lambda o=o, partner=partner: fork_violation(o, partner))
 
         # Contents: one depth-first walk over the forest, keeping the requests on
         # the current path (request id -> its first length on the path).
         on_path: dict[str, int] = {}
         pending: list[tuple[str, tuple]] = []  # found on the path, awaiting a reply to name
         checked: set[tuple[str, State]] = set()
+        inv_at = self.inv_at
+        pm = self.chain_pm
+        latest: dict[int, tuple] = {}  # id(node) -> the latest invocation among its requests
         stack: list[tuple[State, bool]] = [(r, False) for r in reversed(roots)]
         while stack:
             nd, leaving = stack.pop()
@@ -470,8 +391,14 @@ class _Checker:
                 if not self.sent(r) and rid not in self.invented:
                     self.invented.add(rid)
                     pending.append(("inv", (r, nd.length)))
+            below = latest.get(id(nd.parent)) if nd.parent is not None else None
+            mine = inv_at.get(rid, _NEVER)
+            latest[id(nd)] = top = max(pm[k] if below is None else below, mine)
             seen = off_chain.get(nd)
             if seen:
+                for o in seen:
+                    if top > (o.time, o.pos):
+                        self.future(o, self.held_after(o))
                 # Every node lies below some reply's state: the first one met names
                 # what was found on its path.
                 for what, args in pending:
@@ -482,21 +409,34 @@ class _Checker:
                     if m in on_path or first_pos.get(m, _INF) <= k or (m, nd) in checked:
                         continue
                     checked.add((m, nd))
-                    reports.add("reply_contains_request", _reply_key(o),
-                                lambda o=o: _missing_violation(o))
+                    reports.add("reply_contains_request", reply_key(o),
+                                lambda o=o: missing_violation(o))
             stack.append((nd, True))
             for c in reversed(children[nd]):
                 stack.append((c, False))
 
+    def held_after(self, o: Observed) -> str:
+        """A request of ``o``'s state (off the main chain) invoked after ``o`` arrived."""
+        key = (o.time, o.pos)
+        node: Optional[State] = o.state
+        chain_ids = self.on_chain.nodes
+        while node is not None and node.request is not None:
+            if self.on_chain(node):  # the rest is on the main chain
+                return chain_ids[bisect_right(self.chain_pm, key) - 1].request.id
+            if self.inv_at.get(node.request.id, _NEVER) > key:
+                return node.request.id
+            node = node.parent
+        raise AssertionError("no request invoked after the reply")  # pragma: no cover
+
     def report_pending(self, what: str, args: tuple, o: Observed) -> None:
         if what == "dup":
             rid, q, p = args
-            self.reports.add("no_duplicate", (1,) + _reply_key(o) + (p,),
-                             lambda: _dup_violation(o, rid, q, p))
+            self.reports.add("no_duplicate", (1,) + reply_key(o) + (p,),
+                             lambda: dup_violation(o, rid, q, p))
         else:
             r, p = args
-            self.reports.add("only_sent_requests", (1,) + _reply_key(o) + (p,),
-                             lambda: _invented_violation(o, r, p, _never_sent(r)))
+            self.reports.add("only_sent_requests", (1,) + reply_key(o) + (p,),
+                             lambda: invented_violation(o, r, p, never_sent(r)))
 
     # -- safety among replicas
 
@@ -510,11 +450,12 @@ class _Checker:
                 rid = e.request.id
                 if not self.sent(e.request) and rid not in self.invented:
                     self.invented.add(rid)
-                    reports.add("only_sent_requests", (2,) + _exec_key(e),
-                                lambda e=e: _invented_execution_violation(e))
+                    reports.add("only_sent_requests", (2,) + exec_key(e),
+                                lambda e=e: invented_execution_violation(e))
         at = list(map(_EXEC_AT, execs))
-        if len(set(at)) == len(set(map(itemgetter(0), at))):
-            return  # one (request, state) per position
+        if len(set(at)) == len(set(map(itemgetter(0), at))) and self.executions_linked(execs, at):
+            return  # one (request, digest) per position, and every state made of executed nodes
+        same = SameStates()  # exact: equal digests are confirmed request by request
         first_at: dict[int, Execution] = {}
         pairs: set[tuple[str, str]] = set()  # replica pairs already reported
         for e, (p, rid, digest) in zip(execs, at):
@@ -522,14 +463,43 @@ class _Checker:
             if f is None:
                 first_at[p] = e
                 continue
-            if f.request.id == rid and f.state.digest == digest:
+            if f.request.id == rid and f.state.digest == digest and same(f.state, e.state):
                 continue
             pair = (f.replica, e.replica)
             if pair in pairs:
                 continue  # one report per pair: later positions differ as a consequence
             pairs.add(pair)
-            reports.add("replica_agreement", _exec_key(e),
-                        lambda f=f, e=e: _agreement_violation(f, e))
+            reports.add("replica_agreement", exec_key(e),
+                        lambda f=f, e=e: agreement_violation(f, e))
+
+    @staticmethod
+    def executions_linked(execs: list[Execution], at: list[tuple]) -> bool:
+        """Whether every node below an executed state holds, at its position, the
+        request and digest executed there (walking down to an executed state, the
+        empty state or a snapshot node; each node once). With one (request, digest)
+        per position, equal digests are then exact: two executed states that
+        differed would differ in the request at some position. The nodes walked are
+        the copies a replica made of its own states when it compacted its log."""
+        unique = dict(zip(map(itemgetter(0), at), at))
+        get = unique.get
+        known = set(map(id, map(_STATE, execs)))
+        parents = list(map(_PARENT, execs))
+        outside = compress(parents, map(not_, map(known.__contains__, map(id, parents))))  # in C
+        for node in outside:
+            while node is not None and id(node) not in known:
+                r = node.request
+                if r is None:  # the empty state, or a snapshot node: its digest at its length
+                    if node.length and (get(node.length) or (0, "", None))[2] != node.digest:
+                        return False
+                    break
+                if get(node.length) != (node.length, r.id, node.digest):
+                    return False
+                known.add(id(node))
+                node = node.parent
+            else:
+                if node is None:
+                    return False
+        return True
 
     # -- liveness
 
@@ -540,50 +510,8 @@ class _Checker:
         answered = self.answered
         unanswered = [inv for inv in self.invs if inv.request.id not in answered]
         last = dict(zip(map(_REPLICA, self.execs), self.execs)) if final.catch_up else {}
-        judge_liveness(final, unanswered, last, self.reports.add)
+        judge_liveness(final, unanswered, last, self.reports.add, self.reports.note)
 
-
-def judge_liveness(final: FinalWorld, unanswered: Iterable[Invocation], last: Mapping[str, Execution],
-                   add: Callable[[str, tuple, Callable[[], Violation]], None]) -> None:
-    """Liveness at the end of a settled run, for the batch and the streaming checker.
-
-    ``unanswered``: the invocations no reply answered; ``last``: each replica's last
-    execution (read only when ``final.catch_up``); ``add(invariant, key, make)``
-    collects the candidate reports.
-    """
-    reach: dict[str, list[str]] = {}
-    for inv in unanswered:
-        c = inv.client
-        servers = reach.get(c)
-        if servers is None:
-            servers = reach[c] = final.reachable_servers(c)
-        if len(servers) >= final.quorum:
-            add("liveness", _inv_key(inv),
-                lambda inv=inv, servers=servers: _liveness_violation(inv, servers, final))
-
-    if not final.catch_up:
-        return
-    up = [s for s in final.servers if s in final.up]
-
-    def done(s: str) -> int:
-        e = last.get(s)
-        return 0 if e is None else e.state.length
-
-    for r in up:
-        ahead: Optional[str] = None
-        for s in up:
-            if s != r and done(s) > done(r) and final.connected(r, s):
-                if ahead is None or done(s) > done(ahead):
-                    ahead = s
-        if ahead is None:
-            continue
-        pos = tuple(last[x].pos for x in (r, ahead) if x in last)
-        add("replica_progress", (final.servers.index(r),),
-            lambda r=r, ahead=ahead, pos=pos: Violation(
-                "replica_progress",
-                f"{r} is up and connected to {ahead} but executed {done(r)}"
-                f" requests while {ahead} executed {done(ahead)}",
-                (), pos))
 
 
 def _chain(top: State, history: Optional[History] = None) -> list[State]:
@@ -635,88 +563,3 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     return nodes
 
 
-def _never_sent(r: Request) -> str:
-    return f"no client ever invoked {r.id}"
-
-
-def _invented_execution_violation(e: Execution) -> Violation:
-    return Violation(
-        "only_sent_requests",
-        f"{e.replica} executed {e.request.id} as request {e.state.length} at t={e.time:g},"
-        f" but {_never_sent(e.request)}",
-        (), (e.pos,), latent=True)
-
-
-def _fork_violation(a: Observed, b: Observed) -> Violation:
-    if _reply_key(b) < _reply_key(a):
-        a, b = b, a
-    return Violation(
-        "prefix_chain",
-        f"{_describe(a)} but {_describe(b)}: neither state is a prefix of the other",
-        (a, b), (a.pos, b.pos))
-
-
-def _missing_violation(o: Observed) -> Violation:
-    return Violation(
-        "reply_contains_request",
-        f"{_describe(o)}, but that state does not contain {o.request.id}",
-        (o,), (o.pos,))
-
-
-def _dup_violation(o: Observed, rid: str, q: int, p: int) -> Violation:
-    return Violation(
-        "no_duplicate",
-        f"{_describe(o)}, in which {rid} was executed twice: as request {q} and as request {p}",
-        (o,), (o.pos,))
-
-
-def _invented_violation(o: Observed, r: Request, p: int, why: str) -> Violation:
-    return Violation(
-        "only_sent_requests",
-        f"{_describe(o)}, whose request {p} is {r.id}, but {why}",
-        (o,), (o.pos,))
-
-
-def _order_violation(o: Observed, inv: Invocation, p: int, later: Invocation, q: int) -> Violation:
-    return Violation(
-        "client_order",
-        f"{inv.client} invoked {inv.request.id} (t={inv.time:g}) before {later.request.id}"
-        f" (t={later.time:g}), but {_describe(o)}, which executed {later.request.id}"
-        f" as request {q} and {inv.request.id} as request {p}",
-        (o,), (inv.pos, later.pos, o.pos))
-
-
-def _real_time_violation(a: Observed, pa: int, inv: Invocation, pb: int, o: Observed) -> Violation:
-    return Violation(
-        "real_time",
-        f"{a.request.id} was answered before {inv.client} invoked {inv.request.id} at"
-        f" t={inv.time:g} ({_describe(a)}), but {_describe(o)}, which executed"
-        f" {inv.request.id} as request {pb} before {a.request.id} as request {pa}",
-        (a, o) if o is not a else (a,),
-        (a.pos, inv.pos, o.pos))
-
-
-def _agreement_violation(f: Execution, e: Execution) -> Violation:
-    p = e.state.length
-    other = "later executed" if f.replica == e.replica else "executed"
-    if f.request.id != e.request.id:
-        detail = (f"{f.replica} executed {f.request.id} as request {p} at t={f.time:g},"
-                  f" but {e.replica} {other} {e.request.id} as request {p} at t={e.time:g}")
-    elif f.replica == e.replica:
-        detail = (f"{f.replica} executed {e.request.id} as request {p} twice, in different"
-                  f" states: <{_label(f.state)}> at t={f.time:g} and <{_label(e.state)}>"
-                  f" at t={e.time:g}")
-    else:
-        detail = (f"{f.replica} and {e.replica} both executed {e.request.id} as request {p},"
-                  f" but in different states: <{_label(f.state)}> at t={f.time:g}"
-                  f" against <{_label(e.state)}> at t={e.time:g}")
-    return Violation("replica_agreement", detail, (), (f.pos, e.pos), latent=True)
-
-
-def _liveness_violation(inv: Invocation, servers: list[str], final: Any) -> Violation:
-    return Violation(
-        "liveness",
-        f"{inv.request.id}, invoked by {inv.client} at t={inv.time:g}, never got a reply,"
-        f" although {', '.join(servers)} {'was' if len(servers) == 1 else 'were'} up and"
-        f" reachable from {inv.client} at the end (t={final.end_time:g}; quorum {final.quorum})",
-        (), (inv.pos,))

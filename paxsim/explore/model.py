@@ -1,0 +1,552 @@
+"""The explorer's world: every replica, its stable storage and timers, the messages
+in flight, the clients, and what the checker needs of the past, as one value.
+
+The replicas are the protocol's own classes, driven exactly as the simulator's
+hosts drive them (``on_start``, ``on_message``, ``on_timer``, ``on_recover`` and
+their effects), so a counterexample found here replays in the simulator
+(:mod:`paxsim.sim.replay`). Nothing here imports SimPy.
+
+Time. There is one clock, as in the simulator, and timers are exact as there: a
+timer set at ``t`` with delay ``d`` fires at ``t + d``, and time moves on only when
+the timer due first fires (ties in any order). Messages are delivered at the
+current time, after any delay the network likes: a message may wait across any
+number of timer firings, be delivered to a crashed process (it is then lost, as in
+the simulator), or stay in flight until it recovers. This is the simulator's model
+with every delay chosen by the search instead of a random stream.
+
+Clients behave as the simulator's closed-loop clients with every request due at
+time 0: a client sends its first request at the start and its next one as soon as
+the current one is answered; it resends after ``retry`` time units (to the next
+server, in ``"one"`` mode) if ``retry`` is not 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+from ..history import Execution, History, Invocation, Observed
+from ..protocols.base import Replica
+from ..types import (
+    Broadcast, CancelTimer, ClientReply, ClientRequest, Erase, Execute, Log, Message, Persist, ProcessId,
+    Reply, Request, Send, SetTimer, State,
+)
+from .freeze import clone, freeze
+
+RETRY_TIMER = "retry"
+"""The name of a client's resend timer in actions, paths and schedules."""
+
+
+# ------------------------------------------------------------------ settings ---
+
+@dataclass(frozen=True)
+class Bounds:
+    """What makes the space finite. Every count is along one path."""
+
+    drops: int = 1
+    dups: int = 0
+    crashes: int = 1
+    recoveries: int = 1
+    timeouts: int = 4          # timer firings of servers and clients together
+    depth: Optional[int] = 60  # None: no depth bound (needs a time budget)
+    network: str = "multiset"  # or "set": identical messages in flight are one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"drops": self.drops, "dups": self.dups, "crashes": self.crashes, "recoveries": self.recoveries,
+                "timeouts": self.timeouts, "depth": self.depth, "network": self.network}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Who takes part: the protocol, its servers and parameters, the clients."""
+
+    protocol: type
+    servers: tuple[ProcessId, ...]
+    clients: tuple[ProcessId, ...]
+    requests: int                      # per client
+    params: Mapping[str, Any]
+    retry: float = 0.0                 # client resend interval (0: never)
+    mode: str = "one"
+
+    def request_id(self, client_index: int, k: int) -> str:
+        """Request ``k`` (0-based) of client ``client_index``: m1, m2, ... across clients."""
+        return f"m{client_index * self.requests + k + 1}"
+
+
+# ------------------------------------------------------------------ clients ---
+
+class ClientModel:
+    """A closed-loop client, as :class:`paxsim.sim.clients.Client` behaves with
+    every request due at time 0. Plain data: the explorer clones and freezes it."""
+
+    __slots__ = ("pid", "index", "next", "current", "invoked", "target", "attempt", "last_send", "retry_due", "key")
+
+    def __init__(self, pid: ProcessId, index: int) -> None:
+        self.pid = pid
+        self.index = index
+        self.next = 0
+        self.current: Optional[Request] = None
+        self.invoked = False
+        self.target = 0
+        self.attempt = 0
+        self.last_send = 0.0
+        self.retry_due: Optional[float] = None
+        self.key: Optional[tuple] = None  # frozen(), computed once (a changed client is a new copy)
+
+    def frozen(self) -> tuple:
+        if self.key is None:
+            self.key = (self.next, self.current, self.invoked, self.target, self.attempt, self.last_send,
+                        self.retry_due)
+        return self.key
+
+    def copy(self) -> "ClientModel":
+        c = ClientModel(self.pid, self.index)
+        c.next, c.current, c.invoked, c.target = self.next, self.current, self.invoked, self.target
+        c.attempt, c.last_send, c.retry_due = self.attempt, self.last_send, self.retry_due
+        return c
+
+
+# ------------------------------------------------------------------- states ---
+
+class Action:
+    """One step: ``kind`` is deliver, drop, duplicate, timer, crash or recover."""
+
+    __slots__ = ("kind", "src", "dst", "msg", "process", "timer", "time")
+
+    def __init__(self, kind: str, *, src: ProcessId = "", dst: ProcessId = "", msg: Optional[Message] = None,
+                 process: ProcessId = "", timer: str = "", time: float = 0.0) -> None:
+        self.kind = kind
+        self.src = src
+        self.dst = dst
+        self.msg = msg
+        self.process = process
+        self.timer = timer
+        self.time = time
+
+    def __str__(self) -> str:
+        if self.msg is not None:
+            return f"t={self.time:g} {self.kind} {self.src}->{self.dst} {self.msg.label()}"
+        if self.timer:
+            return f"t={self.time:g} {self.process} timer {self.timer}"
+        return f"t={self.time:g} {self.kind} {self.process}"
+
+
+class Records:
+    """The history of one path, as a linked list (states share their past)."""
+
+    __slots__ = ("record", "parent")
+
+    def __init__(self, record: Any, parent: Optional["Records"]) -> None:
+        self.record = record
+        self.parent = parent
+
+    def history(self) -> History:
+        items: list[Any] = []
+        node: Optional[Records] = self
+        while node is not None:
+            items.append(node.record)
+            node = node.parent
+        items.reverse()
+        h = History()
+        for r in items:
+            t = type(r)
+            if t is Invocation:
+                h.invocations.append(r)
+            elif t is Observed:
+                h.replies.append(r)
+            elif t is Execution:
+                h.executions.append(r)
+        return h
+
+
+class Server:
+    """One server's slot: up or down, its replica's state (an interned id, see
+    :class:`System`), its stable storage and its timers. Never changed once a
+    state holds it: a step makes a new one."""
+
+    __slots__ = ("up", "rid", "store", "timers", "key")
+
+    def __init__(self, up: bool, rid: int, store: dict, timers: dict) -> None:
+        self.up = up
+        self.rid = rid             # the replica's state: an index into System.replicas (-1: down)
+        self.store = store         # key -> value (insertion order kept)
+        self.timers = timers       # name -> deadline
+        self.key: Optional[tuple] = None  # frozen(), computed once
+
+    def frozen(self) -> tuple:
+        if self.key is None:
+            self.key = (self.rid, tuple(self.store.items()), tuple(sorted(self.timers.items())))
+        return self.key
+
+
+class XState:
+    """One state of the world. Mutable only while the successor is being built."""
+
+    __slots__ = ("now", "servers", "clients", "inflight", "used", "summary", "records", "parent", "action",
+                 "depth", "nrec", "judge")
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.servers: list[Server] = []
+        self.clients: list[ClientModel] = []
+        self.inflight: dict[tuple, int] = {}      # (src, dst, msg) -> copies
+        self.used = (0, 0, 0, 0, 0)               # drops, dups, crashes, recoveries, timeouts
+        self.summary: tuple = (frozenset(), frozenset(), ())  # see System._record
+        self.records: Optional[Records] = None
+        self.parent: Optional[XState] = None
+        self.action: Optional[Action] = None
+        self.depth = 0
+        self.nrec = 0
+        self.judge = False                        # a reply or execution was recorded: judge it
+
+    def key(self) -> tuple:
+        """Exact identity: everything that decides what can happen next and how it
+        will be judged (not the path that led here)."""
+        return (
+            self.now,
+            tuple(s.frozen() for s in self.servers),
+            tuple(c.frozen() for c in self.clients),
+            frozenset(self.inflight.items()),
+            self.used,
+            self.summary,
+        )
+
+    def path(self) -> list[Action]:
+        out: list[Action] = []
+        node: Optional[XState] = self
+        while node is not None and node.action is not None:
+            out.append(node.action)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+# --------------------------------------------------------------- the system ---
+
+class System:
+    """Initial state and successors of one protocol's world within ``bounds``."""
+
+    def __init__(self, setup: Setup, bounds: Bounds) -> None:
+        self.setup = setup
+        self.bounds = bounds
+        self.sindex = {s: i for i, s in enumerate(setup.servers)}
+        self.cindex = {c: i for i, c in enumerate(setup.clients)}
+        self.params = dict(setup.params)
+        self.ids: dict[Any, int] = {}          # frozen replica state -> id
+        self.replicas: list[Replica] = []      # id -> one copy of that state (never changed)
+        self.memo: dict[tuple, tuple[int, Sequence[Any]]] = {}
+
+    def _replica(self, pid: ProcessId) -> Replica:
+        return self.setup.protocol(pid, self.setup.servers, self.params)
+
+    # ---- replica states, interned, and their steps, remembered --------------------------
+    def intern(self, replica: Replica) -> int:
+        """The id of this replica state: equal states (by their exact frozen form)
+        get the same id, and ``self.replicas[id]`` keeps one copy, never changed."""
+        key = freeze(replica)
+        rid = self.ids.get(key)
+        if rid is None:
+            rid = self.ids[key] = len(self.replicas)
+            self.replicas.append(replica)
+        return rid
+
+    def step(self, rid: int, how: str, a: Any, b: Any, now: float) -> tuple[int, Sequence[Any]]:
+        """``(new id, effects)`` of replica state ``rid`` taking one input at ``now``:
+        a message ``b`` from ``a`` (``how`` = "m") or the timer named ``a`` ("t").
+
+        A replica is a deterministic function of its state and its input, so the
+        answer is computed once (on a copy) and remembered: in the lattice of
+        interleavings the same server meets the same input in the same state
+        from many global states."""
+        memo_key = (rid, how, a, b, now)
+        hit = self.memo.get(memo_key)
+        if hit is not None:
+            return hit
+        replica = clone(self.replicas[rid])
+        effects = replica.on_message(now, a, b) if how == "m" else replica.on_timer(now, a)
+        effects = tuple(effects) if effects else ()
+        out = self.memo[memo_key] = (self.intern(replica), effects)
+        return out
+
+    # ---- building blocks --------------------------------------------------------------
+    def initial(self) -> XState:
+        st = XState()
+        started = []
+        for pid in self.setup.servers:
+            replica = self._replica(pid)
+            started.append(replica.on_start(0.0))
+            st.servers.append(Server(True, self.intern(replica), {}, {}))
+        for i, c in enumerate(self.setup.clients):
+            st.clients.append(ClientModel(c, i))
+        for i, effects in enumerate(started):
+            self._apply(st, i, effects)
+        for c in st.clients:
+            self._schedule_next(st, c)
+        return st
+
+    def _child(self, st: XState, action: Action) -> XState:
+        new = XState()
+        new.now = st.now
+        new.servers = list(st.servers)
+        new.clients = list(st.clients)
+        new.inflight = dict(st.inflight)
+        new.used = st.used
+        new.summary = st.summary
+        new.records = st.records
+        new.parent = st
+        new.action = action
+        new.depth = st.depth + 1
+        new.nrec = st.nrec
+        return new
+
+    def _own_server(self, st: XState, i: int, rid: int) -> Server:
+        """A copy of server ``i`` in ``st`` whose replica is now in state ``rid``."""
+        old = st.servers[i]
+        s = Server(old.up, rid, dict(old.store), dict(old.timers))
+        st.servers[i] = s
+        return s
+
+    def _own_client(self, st: XState, i: int) -> ClientModel:
+        c = st.clients[i].copy()
+        st.clients[i] = c
+        return c
+
+    def _put(self, st: XState, src: ProcessId, dst: ProcessId, msg: Message) -> None:
+        env = (src, dst, msg)
+        n = st.inflight.get(env, 0)
+        if n and self.bounds.network == "set":
+            return
+        st.inflight[env] = n + 1
+
+    def _take(self, st: XState, env: tuple) -> None:
+        n = st.inflight[env]
+        if n == 1:
+            del st.inflight[env]
+        else:
+            st.inflight[env] = n - 1
+
+    def _record(self, st: XState, rec: Any) -> None:
+        """Add a record to the path's history, and to the state's summary of it.
+
+        The summary holds everything the checker's safety verdict depends on, and
+        nothing of the order it came in that the verdict cannot see: the replies
+        seen (client, request, state), the executions (replica, state), and per
+        invocation, in order, the requests answered before it. So two states with
+        the same summary have the same verdict now and after any same steps: the
+        search judges a summary once, and merges states by it."""
+        st.records = Records(rec, st.records)
+        st.nrec += 1
+        obs, execs, rt = st.summary
+        t = type(rec)
+        if t is Observed:
+            item = (rec.client, rec.request, rec.state)
+            if item not in obs:
+                obs = obs | {item}
+                st.judge = True
+        elif t is Execution:
+            item = (rec.replica, rec.state)
+            if item not in execs:
+                execs = execs | {item}
+                st.judge = True
+        else:
+            answered = frozenset(r for _c, r, _s in obs)
+            rt = rt + ((rec.request, answered),)
+        st.summary = (obs, execs, rt)
+
+    def _pos(self, st: XState) -> int:
+        return st.depth * 1000 + st.nrec
+
+    def _apply(self, st: XState, i: int, effects: Sequence[Any]) -> None:
+        pid = self.setup.servers[i]
+        server = st.servers[i]
+        now = st.now
+        for e in effects:
+            t = type(e)
+            if t is Broadcast:
+                for d in e.dsts:
+                    self._put(st, pid, d, e.msg)
+            elif t is Send:
+                self._put(st, pid, e.dst, e.msg)
+            elif t is Reply:
+                self._put(st, pid, e.request.client, ClientReply(e.request, e.state))
+            elif t is SetTimer:
+                server.timers[e.name] = now + e.delay
+            elif t is CancelTimer:
+                server.timers.pop(e.name, None)
+            elif t is Execute:
+                self._record(st, Execution(now, pid, e.request, e.state, self._pos(st)))
+            elif t is Persist:
+                server.store[e.key] = e.value
+            elif t is Erase:
+                for k in e.keys:
+                    server.store.pop(k, None)
+            elif t is Log:
+                pass
+            else:
+                raise TypeError(f"{pid}: unknown effect {e!r}")
+
+    # ---- clients (as paxsim.sim.clients.Client) ----------------------------------------
+    def _schedule_next(self, st: XState, c: ClientModel) -> None:
+        setup = self.setup
+        if c.next >= setup.requests:
+            c.current = None
+            return
+        rid = setup.request_id(c.index, c.next)
+        c.next += 1
+        c.current = Request(rid, c.pid, c.next)
+        c.invoked = False
+        c.attempt = 0
+        self._invoke(st, c)
+
+    def _invoke(self, st: XState, c: ClientModel) -> None:
+        now = st.now
+        c.invoked = True
+        c.last_send = now
+        self._record(st, Invocation(now, c.pid, c.current, self._pos(st)))
+        self._transmit(st, c)
+        if self.setup.retry and c.retry_due is None:
+            c.retry_due = now + self.setup.retry
+
+    def _transmit(self, st: XState, c: ClientModel) -> None:
+        msg = ClientRequest(c.current)
+        servers = self.setup.servers
+        if self.setup.mode == "all":
+            for s in servers:
+                self._put(st, c.pid, s, msg)
+        else:
+            self._put(st, c.pid, servers[c.target], msg)
+
+    def _client_retry(self, st: XState, c: ClientModel) -> None:
+        c.retry_due = None
+        if c.current is None or not c.invoked:
+            return
+        now = st.now
+        retry = self.setup.retry
+        due = c.last_send + retry
+        if now >= due - 1e-9:
+            c.attempt += 1
+            if self.setup.mode == "one":
+                c.target = (c.target + 1) % len(self.setup.servers)
+            self._transmit(st, c)
+            c.last_send = now
+            due = now + retry
+        c.retry_due = due
+
+    def _client_receive(self, st: XState, c: ClientModel, src: ProcessId, msg: Message) -> None:
+        if type(msg) is not ClientReply:
+            return
+        self._record(st, Observed(st.now, c.pid, msg.request, msg.state, src, self._pos(st)))
+        cur = c.current
+        if cur is not None and msg.request.id == cur.id:
+            if self.setup.mode == "one" and src in self.sindex:
+                c.target = self.sindex[src]
+            c.current = None
+            self._schedule_next(st, c)
+
+    # ---- successors -------------------------------------------------------------------
+    def successors(self, st: XState) -> Iterator[XState]:
+        """Every state one action away, in a fixed order (deterministic search),
+        except deliveries that change nothing but the set of messages in flight (to
+        a crashed server, or one that ignores the message).
+
+        Why leaving those out is exact for safety: such a successor ``s'`` is ``s``
+        with one message fewer in flight. Whatever ``s'`` can do, ``s`` can do too,
+        leaving that message in flight for ever (the network may delay a message
+        without bound), and the checker judges only what clients and replicas
+        recorded, never what is in flight. So every violation reachable from ``s'``
+        is reachable from ``s``. (Drops, by the same argument, never reach a
+        violation that no drop reaches; they are explored all the same, as the
+        bounds ask, so that ``--max-drops`` means what it says.)"""
+        b = self.bounds
+        drops, dups, crashes, recoveries, timeouts = st.used
+        envs = list(st.inflight)
+        for env in envs:
+            new = self.deliver(st, env)
+            if new is not None:
+                yield new
+        if timeouts < b.timeouts:
+            yield from self._fire_due(st)
+        if drops < b.drops:
+            for env in envs:
+                new = self._child(st, Action("drop", src=env[0], dst=env[1], msg=env[2], time=st.now))
+                self._take(new, env)
+                new.used = (drops + 1, dups, crashes, recoveries, timeouts)
+                yield new
+        if dups < b.dups and b.network == "multiset":
+            for env in envs:
+                new = self._child(st, Action("duplicate", src=env[0], dst=env[1], msg=env[2], time=st.now))
+                new.inflight[env] += 1
+                new.used = (drops, dups + 1, crashes, recoveries, timeouts)
+                yield new
+        for i, s in enumerate(st.servers):
+            pid = self.setup.servers[i]
+            if s.up and crashes < b.crashes:
+                new = self._child(st, Action("crash", process=pid, time=st.now))
+                new.servers[i] = Server(False, -1, s.store, {})
+                new.used = (drops, dups, crashes + 1, recoveries, timeouts)
+                yield new
+            elif not s.up and recoveries < b.recoveries:
+                new = self._child(st, Action("recover", process=pid, time=st.now))
+                replica = self._replica(pid)
+                effects = replica.on_recover(new.now, dict(s.store))
+                new.servers[i] = Server(True, self.intern(replica), dict(s.store), {})
+                new.used = (drops, dups, crashes, recoveries + 1, timeouts)
+                self._apply(new, i, effects)
+                yield new
+
+    def deliver(self, st: XState, env: tuple) -> Optional[XState]:
+        """The state after delivering ``env``; None when that only removes the
+        message (see :meth:`successors`)."""
+        src, dst, msg = env
+        i = self.sindex.get(dst)
+        if i is not None and not st.servers[i].up:
+            return None  # lost at a crashed process: nothing but the message changes
+        if i is not None:
+            rid, effects = self.step(st.servers[i].rid, "m", src, msg, st.now)
+            if not effects and rid == st.servers[i].rid:
+                return None  # the replica ignored it: nothing but the message changes
+            new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
+            self._take(new, env)
+            self._own_server(new, i, rid)
+            if effects:
+                self._apply(new, i, effects)
+        else:
+            new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
+            self._take(new, env)
+            c = self._own_client(new, self.cindex[dst])
+            self._client_receive(new, c, src, msg)
+        return new
+
+    def due(self, st: XState) -> list[tuple[float, int, ProcessId, str]]:
+        """The timers that may fire next: those due first (deadline, order, process, name)."""
+        cands: list[tuple[float, int, ProcessId, str]] = []
+        for i, s in enumerate(st.servers):
+            if s.up:
+                for name, t in s.timers.items():
+                    cands.append((t, i, self.setup.servers[i], name))
+        n = len(st.servers)
+        for j, c in enumerate(st.clients):
+            if c.retry_due is not None:
+                cands.append((c.retry_due, n + j, c.pid, RETRY_TIMER))
+        if not cands:
+            return []
+        first = min(t for t, *_ in cands)
+        return sorted(c for c in cands if c[0] == first)
+
+    def _fire_due(self, st: XState) -> Iterator[XState]:
+        drops, dups, crashes, recoveries, timeouts = st.used
+        n = len(st.servers)
+        for t, order, pid, name in self.due(st):
+            new = self._child(st, Action("timer", process=pid, timer=name, time=t))
+            new.now = max(st.now, t)
+            new.used = (drops, dups, crashes, recoveries, timeouts + 1)
+            if order < n:
+                rid, effects = self.step(st.servers[order].rid, "t", name, None, new.now)
+                server = self._own_server(new, order, rid)
+                del server.timers[name]
+                self._apply(new, order, effects)
+            else:
+                c = self._own_client(new, order - n)
+                self._client_retry(new, c)
+            yield new
+

@@ -1,0 +1,198 @@
+"""Replaying an exact interleaving (a scenario's ``[[schedule]]``) in the simulator.
+
+The hosts, replicas and clients are the simulator's own; only the network is
+different: :class:`ScheduledNetwork` delivers nothing and fires no timer by
+itself. Messages wait in flight and timers wait until a step of the schedule
+delivers, drops or duplicates the one it names, fires the timer it names at the
+time it is due, or crashes or recovers a server. A step that cannot be carried
+out (the message is not in flight, the timer is not due then) stops the replay
+with :class:`ReplayError`: the schedule does not belong to this protocol.
+
+Liveness is not judged on a replay (the schedule ends where it ends).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable, Optional
+
+import simpy
+
+from ..history import FinalWorld, History
+from ..interleaving import MESSAGE_STEPS, Step, message_key
+from ..protocols import load_protocol
+from ..scenario import Scenario
+from ..types import Message, ProcessId
+from . import trace as T
+from .clients import Client, ClientMetrics
+from .host import Host
+
+
+class ReplayError(RuntimeError):
+    """A schedule step that this run cannot carry out."""
+
+
+class _Fired:
+    """What a timer callback receives: an object whose ``_value`` is its value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+
+class ScheduledNetwork:
+    """The network of a replay: the same interface hosts and clients use, no
+    delivery or timer of its own (see the module's docstring)."""
+
+    def __init__(self, env: simpy.Environment, trace: Optional[T.Trace]) -> None:
+        self.env = env
+        self.trace = trace
+        self.nodes: dict[ProcessId, Any] = {}
+        self.inflight: list[tuple[ProcessId, ProcessId, int, Message]] = []
+        self.timers: list[tuple[float, ProcessId, Callable, Any]] = []
+        self.next_mid = 0
+        self.ticks = 0
+        self.logs: dict[str, int] = {}
+        self.last_fault_time = 0.0
+        self.sent: dict[str, int] = defaultdict(int)
+        self.dropped: dict[str, int] = defaultdict(int)
+        self.duplicated: dict[str, int] = defaultdict(int)
+        self.delivered: dict[str, int] = defaultdict(int)
+
+    def add_node(self, node: Any) -> None:
+        self.nodes[node.pid] = node
+
+    def position(self) -> int:
+        if self.trace is not None:
+            return len(self.trace.events)
+        self.ticks += 1
+        return self.ticks
+
+    # ---- what hosts and clients call ------------------------------------------------
+    def send(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:
+        mid = self.next_mid
+        self.next_mid = mid + 1
+        self.sent[msg.kind] += 1
+        if self.trace is not None:
+            self.trace.events.append((self.env.now, T.SEND, src, dst, mid, msg))
+        self.inflight.append((src, dst, mid, msg))
+
+    def broadcast(self, src: ProcessId, dsts: tuple[ProcessId, ...], msg: Message) -> None:
+        for dst in dsts:
+            self.send(src, dst, msg)
+
+    def later(self, delay: float, callback: Callable, value: Any) -> None:
+        owner = getattr(callback, "__self__", None)
+        self.timers.append((self.env.now + delay, getattr(owner, "pid", ""), callback, value))
+
+    # ---- what the schedule does -------------------------------------------------------
+    def _find(self, step: Step) -> int:
+        for i, (src, dst, _mid, msg) in enumerate(self.inflight):
+            if src == step.src and dst == step.dst and message_key(msg) == step.msg:
+                return i
+        in_flight = "; ".join(f"{s}->{d} {message_key(m)}" for s, d, _, m in self.inflight) or "nothing"
+        raise ReplayError(f"t={step.at:g}: {step.src}->{step.dst} {step.msg} is not in flight (in flight: {in_flight})")
+
+    def carry_out(self, step: Step) -> None:
+        now = self.env.now
+        if step.kind in MESSAGE_STEPS:
+            i = self._find(step)
+            src, dst, mid, msg = self.inflight[i]
+            if step.kind == "duplicate":
+                self.duplicated[msg.kind] += 1
+                if self.trace is not None:
+                    self.trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
+                self.inflight.insert(i + 1, self.inflight[i])
+                return
+            del self.inflight[i]
+            node = self.nodes[dst]
+            if step.kind == "drop" or not node.up:
+                self._drop(now, src, dst, mid, msg, "scheduled" if step.kind == "drop" else "crashed")
+                return
+            self.delivered[msg.kind] += 1
+            if self.trace is not None:
+                self.trace.events.append((now, T.DELIVER, src, dst, mid, msg))
+            node.receive(src, msg)
+        elif step.kind == "timer":
+            self._fire(step)
+        elif step.kind == "crash":
+            self.nodes[step.process].crash()
+        else:
+            self.nodes[step.process].recover()
+
+    def _fire(self, step: Step) -> None:
+        node = self.nodes.get(step.process)
+        now = self.env.now
+        for k, (due, owner, callback, value) in enumerate(self.timers):
+            if owner != step.process or abs(due - now) > 1e-9 or not self._current(node, step.timer, value):
+                continue
+            del self.timers[k]
+            callback(_Fired(value))
+            return
+        raise ReplayError(f"t={step.at:g}: {step.process} has no timer {step.timer!r} due then")
+
+    @staticmethod
+    def _current(node: Any, name: str, value: Any) -> bool:
+        """Whether a held timer is the live one named ``name`` (not reset or cancelled)."""
+        if isinstance(node, Host):
+            return (node.up and isinstance(value, tuple) and value[0] == name
+                    and node.timers.get(name) == value[1] and value[2] == node.epoch)
+        return name == "retry" and value is None  # a client's resend timer
+
+    def _drop(self, now: float, src, dst, mid: int, msg: Message, reason: str) -> None:
+        self.dropped[msg.kind] += 1
+        if self.trace is not None:
+            self.trace.add(now, T.DROP, src, dst, mid, {"type": msg.kind, "label": msg.label(), "reason": reason,
+                                                        **msg.fields()})
+
+
+class ReplayWorld:
+    """A world that carries out a scenario's schedule step by step (SimPy's clock
+    moves to each step's time)."""
+
+    def __init__(self, scenario: Scenario, *, record_trace: bool = True, stream: bool = False) -> None:
+        self.scenario = sc = scenario
+        self.env = env = simpy.Environment()
+        self.trace: Optional[T.Trace] = T.Trace() if record_trace else None
+        self.history = History()
+        self.net = net = ScheduledNetwork(env, self.trace)
+        self.client_metrics = ClientMetrics()
+        self.protocol = proto = load_protocol(sc.protocol)
+        params = dict(sc.params)
+        servers = sc.servers
+        self.hosts: dict[str, Host] = {}
+        for pid in servers:
+            host = Host(env, net, self.history, self.trace, pid, lambda pid=pid: proto(pid, servers, params))
+            self.hosts[pid] = host
+            net.add_node(host)
+        self.clients: list[Client] = []
+        for c in sc.clients:
+            client = Client(env, net, self.history, self.trace, c.name, c.requests, c.servers or servers,
+                            c.mode or proto.client_mode, c.retry, self.client_metrics)
+            self.clients.append(client)
+            net.add_node(client)
+
+    def run(self, until: Optional[float] = None) -> History:
+        sc = self.scenario
+        for pid in sc.servers:
+            self.hosts[pid].start()
+        for c in self.clients:
+            c.start()
+
+        def steps():
+            for step in sc.schedule:
+                if step.at > self.env.now:
+                    yield self.env.timeout(step.at - self.env.now)
+                self.net.carry_out(step)
+
+        self.env.process(steps())
+        self.env.run()
+        end = self.env.now
+        if self.trace is not None:
+            self.trace.add(end, T.END)
+        self.history.final = FinalWorld(
+            end_time=end, servers=sc.servers, up=tuple(s for s in sc.servers if self.hosts[s].up),
+            quorum=self.protocol.quorum(len(sc.servers)), settled=False, catch_up=self.protocol.catch_up,
+        )
+        return self.history

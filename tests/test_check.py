@@ -1,0 +1,252 @@
+"""``paxsim check``: exhaustive bounded search over the protocols' own replicas.
+
+Claims tested here, each able to fail:
+- the state counts of small spaces, computed by hand;
+- breadth-first search returns a shortest counterexample;
+- a counterexample written as a scenario replays in the simulator to the same
+  violation (so the diagrams and traces are the simulator's own);
+- the same bounds give the same counts and the same counterexample, in another
+  process and under another PYTHONHASHSEED;
+- the reductions are exact: with them the search reaches the same verdicts and
+  counterexamples as without;
+- bad input is refused with one line and exit code 2, before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from paxsim.cli import main as cli
+from paxsim.driver import run_scenario
+from paxsim.explore import Bounds, Setup, explore
+from paxsim.explore.counterexample import scenario_dict
+from paxsim.protocols import load_protocol
+from paxsim.scenario import ScenarioError, from_dict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NONE = dict(drops=0, dups=0, crashes=0, recoveries=0, timeouts=0)
+
+
+def setup(protocol: str, servers: int = 1, clients: int = 1, requests: int = 1, params=None, retry=0.0, mode=None):
+    proto = load_protocol(protocol)
+    names = tuple(f"S{i}" for i in range(1, servers + 1))
+    return Setup(proto, names, tuple(f"C{i}" for i in range(1, clients + 1)), requests,
+                 proto.check_params(params or {}, servers), retry=retry, mode=mode or proto.client_mode)
+
+
+# ---------------------------------------------------------------- hand-counted spaces ---
+
+@pytest.mark.parametrize("bounds, states", [
+    # one request to one server: in flight, executed (reply in flight), reply seen
+    (NONE, 3),
+    # ... and either message may be lost instead: two more
+    ({**NONE, "drops": 1}, 5),
+    # a crash: before the request arrives (it is then lost there: not a new state),
+    # with the reply in flight (the reply still arrives), after the reply: the two
+    # crashed ends are one state
+    ({**NONE, "crashes": 1}, 6),
+    # ... and a recovery from each of the three crashed states, then what follows
+    ({**NONE, "crashes": 1, "recoveries": 1}, 11),
+])
+def test_single_server_one_request_state_counts(bounds, states):
+    out = explore(setup("single_server"), Bounds(**bounds))
+    assert out.outcome == "SAFE" and out.complete
+    assert out.stats.states == states
+
+
+def test_single_server_two_clients_counts_every_order_and_every_reply():
+    # executions () ; (m1) or (m2) with its reply in flight or seen ; (m1 m2) or
+    # (m2 m1) with each of the two replies in flight or seen: 1 + 2 + 2 + 4 + 4
+    out = explore(setup("single_server", clients=2), Bounds(**NONE))
+    assert out.complete and out.stats.states == 13
+
+
+def test_closed_loop_client_sends_its_next_request_on_the_reply():
+    out = explore(setup("single_server", requests=2), Bounds(**NONE))
+    assert out.complete and out.stats.states == 5
+
+
+# ------------------------------------------------------------------ shortest paths ---
+
+RETRANS = dict(protocol="retrans_accept_fallback", servers=2, clients=2, params={"suspect": 1.0})
+
+
+def test_bfs_finds_a_shortest_counterexample():
+    sp = setup(**RETRANS)
+    bounds = Bounds(**{**NONE, "timeouts": 2})
+    found = explore(sp, bounds)
+    assert found.outcome == "UNSAFE"
+    n = len(found.path)
+    # nothing shorter exists: the space cut one step earlier is complete and safe
+    shorter = explore(sp, Bounds(**{**NONE, "timeouts": 2, "depth": n - 1}))
+    assert shorter.outcome == "SAFE" and shorter.complete and shorter.stats.depth_cut > 0
+    deep = explore(sp, bounds, strategy="dfs")
+    assert deep.outcome == "UNSAFE" and len(deep.path) >= n
+
+
+# ---------------------------------------------------------------------- replaying ---
+
+STAGES = [
+    # protocol, servers, clients, params, bounds: the smallest that break each stage
+    ("uncoordinated", 2, 2, {}, {}),
+    ("retrans_accept_fallback", 2, 2, {"suspect": 1.0}, {"timeouts": 2}),
+    ("wait_for_learn_fallback", 2, 2, {"suspect": 1.0}, {"timeouts": 2}),
+]
+
+
+@pytest.mark.parametrize("protocol, servers, clients, params, extra", STAGES)
+def test_counterexample_replays_in_the_simulator_to_the_same_violation(protocol, servers, clients, params, extra):
+    sp = setup(protocol, servers, clients, params=params)
+    found = explore(sp, Bounds(**{**NONE, **extra}))
+    assert found.outcome == "UNSAFE"
+    d = scenario_dict(sp, found.path, "found by check", protocol)
+    result = run_scenario(from_dict(d, "<check>"))
+    assert result.outcome == "UNSAFE"
+    assert ({v.invariant for v in result.verdict.safety_violations}
+            == {v.invariant for v in found.verdict.safety_violations})
+    # the replay is the simulator's own: every step of the path is in its trace
+    delivered = [e for e in result.trace.events if e[1] == "deliver"]
+    assert len(delivered) == sum(1 for a in found.path if a.kind == "deliver")
+
+
+def test_a_schedule_that_does_not_belong_to_the_protocol_is_refused_while_replaying():
+    from paxsim.sim.replay import ReplayError
+
+    sp = setup("uncoordinated", 2, 2)
+    found = explore(sp, Bounds(**NONE))
+    d = scenario_dict(sp, found.path, "x", "uncoordinated")
+    d["schedule"][1]["msg"] = 'REQ {"m":"m9"}'
+    with pytest.raises(ReplayError, match="not in flight"):
+        run_scenario(from_dict(d, "<check>"))
+
+
+def test_schedule_is_validated_like_every_other_key():
+    sp = setup("uncoordinated", 2, 2)
+    d = scenario_dict(sp, explore(sp, Bounds(**NONE)).path, "x", "uncoordinated")
+    bad = [
+        ({"at": 0.0, "deliver": "C1->S9", "msg": "REQ {}"}, "unknown process 'S9'"),
+        ({"at": -1.0, "crash": "S1"}, "finite time"),
+        ({"at": 0.0, "crash": "S1", "recover": "S1"}, "exactly one step"),
+        ({"at": 0.0, "timer": "S1"}, "name: is required"),
+        ({"at": 0.0, "crash": "C1"}, "unknown server"),
+    ]
+    for step, problem in bad:
+        with pytest.raises(ScenarioError, match=problem):
+            from_dict({**d, "schedule": [step]}, "f.toml")
+    with pytest.raises(ScenarioError, match="time order"):
+        from_dict({**d, "schedule": [{"at": 2.0, "crash": "S1"}, {"at": 1.0, "recover": "S1"}]}, "f.toml")
+
+
+# -------------------------------------------------------------------- exactness ---
+
+def test_reductions_change_no_verdict():
+    """Leaving out deliveries that change nothing and judging each summary once
+    give the same outcomes and counterexample lengths as the plain search."""
+    from paxsim.explore import model
+
+    cases = [(setup("uncoordinated", 2, 2), Bounds(**NONE)),
+             (setup(**RETRANS), Bounds(**{**NONE, "timeouts": 2})),
+             (setup("paxos", 3, 1), Bounds(**{**NONE, "crashes": 1, "recoveries": 1, "timeouts": 1}))]
+    reduced = [explore(sp, b) for sp, b in cases]
+    original = model.System.deliver
+
+    def every_delivery(self, st, env):  # deliver, and never say "changes nothing"
+        got = original(self, st, env)
+        if got is not None:
+            return got
+        new = self._child(st, model.Action("deliver", src=env[1], dst=env[1], msg=env[2], time=st.now))
+        self._take(new, env)
+        return new
+
+    model.System.deliver = every_delivery
+    try:
+        plain = [explore(sp, b) for sp, b in cases]
+    finally:
+        model.System.deliver = original
+    for r, p in zip(reduced, plain):
+        assert r.outcome == p.outcome and r.complete == p.complete
+        assert len(r.path) == len(p.path)
+        assert r.stats.states <= p.stats.states
+    assert reduced[2].stats.states < plain[2].stats.states  # and it does reduce
+
+
+def test_paxos_small_space_is_complete_and_safe():
+    out = explore(setup("paxos", 3, 1), Bounds(**{**NONE, "crashes": 1, "recoveries": 1, "timeouts": 1}))
+    assert out.outcome == "SAFE" and out.complete and out.stats.states > 500
+
+
+# ------------------------------------------------------------------ determinism ---
+
+def _check_json(tmp_path, seed: str, *argv: str) -> tuple[dict, str]:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": ROOT}
+    out = tmp_path / f"out{seed}"
+    p = subprocess.run([sys.executable, "-m", "paxsim", "check", *argv, "--json", "--out", str(out)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode in (0, 1), p.stderr
+    d = json.loads(p.stdout)
+    text = (out / os.path.basename(d["counterexample"])).read_text() if d["counterexample"] else ""
+    for k in ("seconds", "cpu_seconds", "states_per_s", "counterexample"):
+        d.pop(k)
+    return d, text
+
+
+def test_same_bounds_same_counts_and_counterexample_in_any_process(tmp_path):
+    argv = ("--protocol", "wait_for_learn_fallback", "--servers", "2", "--max-drops", "0", "--max-crashes", "1",
+            "--max-timeouts", "2", "--param", "suspect=1")
+    a, ta = _check_json(tmp_path, "1", *argv)
+    b, tb = _check_json(tmp_path, "2", *argv)
+    assert a == b and ta == tb and a["outcome"] == "UNSAFE" and ta
+    safe = ("--protocol", "paxos", "--clients", "1", "--max-drops", "0", "--max-crashes", "1", "--max-timeouts", "1")
+    assert _check_json(tmp_path, "3", *safe) == _check_json(tmp_path, "4", *safe)
+
+
+# --------------------------------------------------------------------- the command ---
+
+def test_check_command_writes_a_scenario_that_paxsim_run_replays(tmp_path, capsys):
+    out = tmp_path / "cx"
+    rc = cli(["check", "--protocol", "uncoordinated", "--servers", "2", "--max-drops", "0", "--max-crashes", "0",
+              "--max-timeouts", "0", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 1
+    assert "UNSAFE: a path of 2 steps" in text and "replayed in the simulator: UNSAFE" in text
+    (path,) = list(out.glob("*.toml"))
+    assert path.with_suffix(".html").read_text().startswith("<!DOCTYPE html")
+    assert path.read_text().startswith("# Found by: paxsim check --protocol uncoordinated")
+    assert tomllib.loads(path.read_text())["expected"] == "UNSAFE"
+    assert cli(["run", str(path), "--events", "0"]) == 0  # outcome matches the expected UNSAFE
+
+
+def test_check_json_reports_the_search(capsys, tmp_path):
+    rc = cli(["check", "--protocol", "single_server", "--servers", "1", "--clients", "1", "--max-drops", "1",
+              "--max-crashes", "0", "--max-timeouts", "0", "--json", "--out", str(tmp_path)])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert d["outcome"] == "SAFE" and d["complete"] is True and d["states"] == 5 and d["transitions"] == 4
+    assert d["bounds"]["drops"] == 1 and d["counterexample"] is None and d["violations"] == []
+    for key in ("protocol", "servers", "clients", "requests", "strategy", "max_depth", "seconds", "states_per_s"):
+        assert key in d
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (["--protocol", "nope"], "unknown protocol"),
+    (["--protocol", "paxos", "--max-drops", "-1"], "--max-drops"),
+    (["--protocol", "paxos", "--servers", "0"], "--servers"),
+    (["--protocol", "paxos", "--max-depth", "none"], "may never end"),
+    (["--protocol", "paxos", "--max-depth", "abc"], "--max-depth"),
+    (["--protocol", "paxos", "--budget-seconds", "0"], "--budget-seconds"),
+    (["--protocol", "paxos", "--param", "nope=1"], "--param nope"),
+    (["--protocol", "paxos", "--param", "suspect"], "KEY=VALUE"),
+    (["--protocol", "paxos", "--retry", "nan"], "--retry"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, problem, capsys, tmp_path):
+    rc = cli(["check", *argv, "--out", str(tmp_path / "never")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert problem in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "never").exists()

@@ -107,9 +107,9 @@ class ResultsDB:
         except sqlite3.OperationalError:
             row = None
         if row is None:
-            raise UsageError(f"--db: {self.path}: not a paxsim results database (no runs stored by paxsim sweep)")
+            raise SweepError(f"--db: {self.path}: not a paxsim results database (no runs stored by paxsim sweep)")
         if row[0] != str(SCHEMA_VERSION):
-            raise UsageError(f"--db: {self.path}: written by another version of paxsim (schema {row[0]}, "
+            raise SweepError(f"--db: {self.path}: written by another version of paxsim (schema {row[0]}, "
                              f"this one reads {SCHEMA_VERSION})")
 
     # ---- writing -----------------------------------------------------------------------

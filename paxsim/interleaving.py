@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .limits import MAX_COUNT, MAX_TEXT, MAX_TIME, number_problem, show
+from .limits import MAX_COUNT, MAX_TEXT, number_problem, show
 from .types import Message
 
 MESSAGE_STEPS = ("deliver", "drop", "duplicate")
@@ -102,7 +102,7 @@ def parse_schedule(raw: Any, err: Callable[[str, str], Exception], servers: Sequ
         at = s["at"]
         problem = number_problem(at)  # as every time in a scenario
         if problem:
-            raise err(f"{path}.at", f"{problem} (a finite time, 0 to {MAX_TIME:g})")
+            raise err(f"{path}.at", problem if "at most" in problem else f"{problem} (a finite time >= 0)")
         if at < last:
             raise err(f"{path}.at", f"steps must be listed in time order ({at:g} < {last:g})")
         last = float(at)

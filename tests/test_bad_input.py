@@ -397,3 +397,17 @@ def test_leaving_out_no_op_faults_is_stable():
     sc = from_dict(d)
     assert sc.faults == ()
     assert from_dict(tomllib.loads(sc.to_toml())).to_toml() == sc.to_toml()
+
+
+def test_schedule_steps_follow_the_number_rules(tmp_path):
+    """A [[schedule]] step's time is a time like any other: finite, not negative,
+    within MAX_TIME; a schedule written by paxsim check (retry = 0.0, mode) loads."""
+    good = BASE.replace("PROTO", "uncoordinated") + 'mode = "all"\nretry = 0.0\n'
+    for at, problem in ((MAX_TIME * 10, f"at most {MAX_TIME:g}"), ("nan", "must be finite"),
+                        (-1.0, "must not be negative")):
+        p = tmp_path / "s.toml"
+        p.write_text(good + f"[[schedule]]\nat = {at}\ncrash = \"S1\"\n")
+        rc, _, err = cli("run", str(p))
+        assert rc == 2 and err.count("\n") == 1 and "schedule[0].at: " in err and problem in err, err
+    p.write_text(good + "[[schedule]]\nat = 1.0\ncrash = \"S1\"\n")
+    assert cli("run", str(p), "--events", "0")[0] in (0, 1)

@@ -25,6 +25,7 @@ class LeaderOnly(Replica):
     client_mode = "all"      # clients send each request to every server
     catch_up = False         # followers never execute: do not judge them for lagging
     params = {}              # no parameters (scenario [params] are checked against this)
+    message_kinds = ("REQ", "REPLY")   # it sends only replies (targeted faults are checked against this)
 
     @classmethod
     def quorum(cls, n: int) -> int:

@@ -29,8 +29,17 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit code 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Refuses a bad command line with one line (no usage block), exit code 2."""
+
+    def error(self, message: str):
+        from .limits import printable
+
+        self.exit(2, f"{printable(self.prog)}: error: {printable(message)} (see {printable(self.prog)} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="paxsim",
         description="Deterministic simulator for 'Paxos Explained from Scratch': replay the tutorial's "
                     "figures, run scenarios, check what the clients saw.",
@@ -51,7 +60,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ScenarioError, UsageError, UnknownProtocol) as exc:
-        print(f"paxsim: error: {exc}", file=sys.stderr)
+        from .limits import printable
+
+        print(f"paxsim: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("paxsim: interrupted", file=sys.stderr)

@@ -28,10 +28,10 @@ client's resend timer by the name ``retry``.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from .limits import MAX_COUNT, MAX_TEXT, number_problem, show
 from .types import Message
 
 MESSAGE_STEPS = ("deliver", "drop", "duplicate")
@@ -82,6 +82,8 @@ def parse_schedule(raw: Any, err: Callable[[str, str], Exception], servers: Sequ
     the error to raise)."""
     if not isinstance(raw, list):
         raise err("schedule", "must be an array of tables ([[schedule]])")
+    if len(raw) > MAX_COUNT:
+        raise err("schedule", f"at most {MAX_COUNT:,} steps, got {len(raw):,}")
     steps: list[Step] = []
     last = 0.0
     for i, s in enumerate(raw):
@@ -95,9 +97,12 @@ def parse_schedule(raw: Any, err: Callable[[str, str], Exception], servers: Sequ
         if len(kinds) != 1:
             raise err(path, f"must name exactly one step: {', '.join(STEP_KINDS)} (got {', '.join(kinds) or 'none'})")
         kind = kinds[0]
-        at = s.get("at")
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) or at < 0:
-            raise err(f"{path}.at", f"must be a finite time >= 0, not {at!r}")
+        if "at" not in s:
+            raise err(f"{path}.at", "is required: the time of the step")
+        at = s["at"]
+        problem = number_problem(at)  # as every time in a scenario
+        if problem:
+            raise err(f"{path}.at", problem if "at most" in problem else f"{problem} (a finite time >= 0)")
         if at < last:
             raise err(f"{path}.at", f"steps must be listed in time order ({at:g} < {last:g})")
         last = float(at)
@@ -108,24 +113,28 @@ def parse_schedule(raw: Any, err: Callable[[str, str], Exception], servers: Sequ
                 raise err(f"{path}.{k}", f"does not apply to a {kind} step")
         if kind in MESSAGE_STEPS:
             if not isinstance(value, str) or value.count("->") != 1:
-                raise err(f"{path}.{kind}", f"must be \"SRC->DST\", not {value!r}")
+                raise err(f"{path}.{kind}", f"must be \"SRC->DST\", not {show(value)}")
             src, dst = value.split("->")
             for p in (src, dst):
                 if p not in processes:
-                    raise err(f"{path}.{kind}", f"unknown process {p!r} (known: {', '.join(processes)})")
+                    raise err(f"{path}.{kind}", f"unknown process {show(p)} (known: {', '.join(processes)})")
             msg = s.get("msg")
             if not isinstance(msg, str) or not msg:
                 raise err(f"{path}.msg", "is required: the message's kind and fields, as paxsim check writes them")
+            if len(msg) > MAX_TEXT:
+                raise err(f"{path}.msg", f"must be at most {MAX_TEXT:,} characters, got {len(msg):,}")
             steps.append(Step(float(at), kind, src=src, dst=dst, msg=msg))
         elif kind == "timer":
             if value not in processes:
-                raise err(f"{path}.timer", f"unknown process {value!r} (known: {', '.join(processes)})")
+                raise err(f"{path}.timer", f"unknown process {show(value)} (known: {', '.join(processes)})")
             name = s.get("name")
             if not isinstance(name, str) or not name:
                 raise err(f"{path}.name", "is required: the name of the timer that fires")
+            if len(name) > MAX_TEXT or not name.isprintable():
+                raise err(f"{path}.name", f"must be a printable timer name, not {show(name)}")
             steps.append(Step(float(at), "timer", process=value, timer=name))
         else:
             if value not in servers:
-                raise err(f"{path}.{kind}", f"unknown server {value!r} (servers: {', '.join(servers)})")
+                raise err(f"{path}.{kind}", f"unknown server {show(value)} (servers: {', '.join(servers)})")
             steps.append(Step(float(at), kind, process=value))
     return tuple(steps)

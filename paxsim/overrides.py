@@ -117,7 +117,7 @@ def load_scenario(path, protocol: Optional[str] = None, params: Optional[Mapping
     from .protocols import UnknownProtocol, load_protocol
     from .scenario import from_dict, load, read_toml
 
-    path = resolve(path)
+    path = resolve(path) if str(path) else path  # an empty name stays empty: load names it
     original = load(path)
     if protocol is None and not params:
         return original, {}

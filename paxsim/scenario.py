@@ -27,11 +27,14 @@ Example (see scenarios/ for the tutorial's figures)::
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
+from .limits import (MAX_CLIENTS, MAX_COUNT, MAX_FILE_BYTES, MAX_REQUESTS, MAX_SEED, MAX_SERVERS, MAX_TEXT,
+                     MAX_TIME, name_problem, number_problem, period_problem, printable, show, shown_path)
 from .interleaving import Step, parse_schedule
 from .protocols import ParamError, UnknownProtocol, load_protocol
 from .types import OUTCOMES
@@ -244,23 +247,41 @@ class Scenario:
 # ------------------------------------------------------------------- loading ---
 
 def read_toml(path: str | Path, error: Callable[[str, str, str], Exception] = ScenarioError) -> dict:
-    """The TOML file at ``path`` as a dict; a missing, unreadable or malformed file
-    raises ``error(source, "", problem)``."""
-    source = str(path)
+    """The TOML file at ``path`` as a dict; a missing, unreadable, oversized or
+    malformed file, or any failure of the parser (nesting too deep, a number too
+    long, memory) raises ``error(source, "", problem)``."""
+    source = shown_path(str(path))
+    if not str(path):
+        raise error(source, "", "an empty file name")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        size = os.stat(path).st_size
+        text = Path(path).read_text(encoding="utf-8") if size <= MAX_FILE_BYTES else None
     except FileNotFoundError:
         raise error(source, "", "no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise error(source, "", f"cannot read: {exc}") from None
+    except UnicodeDecodeError:
+        raise error(source, "", "cannot read: not UTF-8 text") from None
+    except (OSError, ValueError) as exc:  # a folder, no permission, a NUL in the name ...
+        raise error(source, "", f"cannot read: {printable(getattr(exc, 'strerror', None) or str(exc))}") from None
+    except MemoryError:
+        raise error(source, "", "cannot read: out of memory") from None
+    if text is None:
+        raise error(source, "", f"too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(source, "", f"not valid TOML: {exc}") from None
+        raise error(source, "", f"not valid TOML: {printable(str(exc))}") from None
+    except RecursionError:
+        raise error(source, "", "not readable TOML: nested too deep") from None
+    except MemoryError:
+        raise error(source, "", "not readable TOML: out of memory") from None
+    except ValueError as exc:  # e.g. a whole number of more than 4,300 digits
+        raise error(source, "", f"not readable TOML: {printable(str(exc))[:200]}") from None
 
 
 def load(path: str | Path) -> Scenario:
-    return from_dict(read_toml(path), source=str(path), name=Path(path).stem)
+    """The scenario file at ``path``, validated; faults that would do nothing are refused."""
+    return from_dict(read_toml(path), source=shown_path(str(path)), name=printable(Path(path).stem) or "scenario",
+                     noop_faults="refuse")
 
 
 class _V:
@@ -281,24 +302,29 @@ class _V:
         return d
 
     def number(self, d: dict, key: str, path: str, default: Any = None, *, minimum: float = 0.0,
-               required: bool = False) -> Any:
+               maximum: float = MAX_TIME, required: bool = False) -> Any:
+        """``d[key]`` as a float in ``[minimum, maximum]`` (default: a time, at most
+        :data:`~paxsim.limits.MAX_TIME`)."""
         if key not in d:
             if required:
                 raise self.err(path, "is required")
             return default
-        v = d[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise self.err(path, f"must be a number, not {v!r}")
-        if not math.isfinite(v):
-            raise self.err(path, f"must be finite, not {v!r}")
-        if v < minimum:
-            raise self.err(path, f"must be >= {minimum:g}, got {v!r}" if minimum else f"must not be negative, got {v!r}")
-        return float(v)
+        problem = number_problem(d[key], minimum, maximum)
+        if problem:
+            raise self.err(path, problem)
+        return float(d[key])
+
+    def whole(self, d: dict, key: str, path: str, default: int, minimum: int, maximum: int) -> int:
+        v = d.get(key, default)
+        problem = number_problem(v, minimum, maximum, whole=True)
+        if problem:
+            raise self.err(path, problem)
+        return v
 
     def prob(self, d: dict, key: str, path: str, default: Any = None) -> Any:
         v = self.number(d, key, path, default)
-        if v is not None and not 0.0 <= v <= 1.0:
-            raise self.err(path, f"is a probability and must lie in [0, 1], got {v!r}")
+        if v is not None and v > 1.0:
+            raise self.err(path, f"is a probability and must lie in [0, 1], got {show(d[key])}")
         return v
 
     def string(self, d: dict, key: str, path: str, default: Any = None, *, required: bool = False) -> Any:
@@ -308,22 +334,35 @@ class _V:
             return default
         v = d[key]
         if not isinstance(v, str) or not v:
-            raise self.err(path, f"must be a non-empty string, not {v!r}")
+            raise self.err(path, f"must be a non-empty string, not {show(v)}")
+        if len(v) > MAX_TEXT:
+            raise self.err(path, f"must be at most {MAX_TEXT:,} characters, got {len(v):,}")
+        if not v.isprintable():
+            raise self.err(path, f"must be printable text on one line (no control characters), not {show(v)}")
         return v
+
+    def name(self, d: dict, key: str, path: str) -> str:
+        if key not in d:
+            raise self.err(path, "is required")
+        problem = name_problem(d[key])
+        if problem:
+            raise self.err(path, problem)
+        return d[key]
 
     def names(self, v: Any, path: str, known: Sequence[str]) -> tuple[str, ...]:
         items = [v] if isinstance(v, str) else v
         if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
-            raise self.err(path, f"must be a process name or a list of them, not {v!r}")
+            raise self.err(path, f"must be a process name or a list of them, not {show(v)}")
         for x in items:
             if x not in known:
-                raise self.err(path, f"unknown process {x!r} (known: {', '.join(known)})")
+                raise self.err(path, f"unknown process {show(x)} (known: {_listed(known)})")
         return tuple(items)
 
     def delay(self, v: Any, path: str) -> dict:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            if v < 0 or not math.isfinite(v):
-                raise self.err(path, f"must be a non-negative number, got {v!r}")
+            problem = number_problem(v, 0.0, MAX_TIME)
+            if problem:
+                raise self.err(path, problem)
             return {"dist": "constant", "value": float(v)}
         d = self.table(v, path, ("dist", "value", "low", "high", "mean", "min"))
         dist = d.get("dist", "constant")
@@ -343,7 +382,22 @@ class _V:
             if "min" in d:
                 out["min"] = self.number(d, "min", f"{path}.min")
             return out
-        raise self.err(f"{path}.dist", f"unknown distribution {dist!r} (known: constant, uniform, exponential)")
+        raise self.err(f"{path}.dist", f"unknown distribution {show(dist)} (known: constant, uniform, exponential)")
+
+
+def _listed(names: Sequence[str], at_most: int = 12) -> str:
+    """Names for a message, the first ``at_most`` of them."""
+    shown = ", ".join(names[:at_most])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > at_most else "")
+
+
+def mean_delay(delay: dict) -> float:
+    """The mean of a delay distribution as :meth:`_V.delay` returns it."""
+    if delay["dist"] == "uniform":
+        return (delay["low"] + delay["high"]) / 2
+    if delay["dist"] == "exponential":
+        return max(delay["mean"], delay.get("min", 0.0))
+    return delay["value"]
 
 
 TOP_KEYS = ("name", "description", "figure", "protocol", "servers", "seed", "expected", "until", "settle",
@@ -352,7 +406,22 @@ TARGETED = ("drop", "delay", "crash_after_send", "crash_after_receive", "isolate
             "isolate_after_receive")
 
 
-def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None) -> Scenario:
+NOOP_FAULTS = ("refuse", "drop")
+
+
+def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None, *,
+              noop_faults: str = "drop") -> Scenario:
+    """Validate a scenario dict (the TOML schema) into a :class:`Scenario`; the first
+    problem raises :class:`ScenarioError` naming ``source``, the key and the problem.
+
+    Faults that provably do nothing (recovering a server that is up, crashing one
+    that is down, a targeted fault on a message kind the protocol never sends):
+    ``noop_faults="refuse"`` refuses them (:func:`load` does, for files people
+    write); the default ``"drop"`` leaves them out of the scenario, for programs
+    that draw schedules at random and may draw them (the fuzzer's strategies,
+    :mod:`paxsim.schedules`). Either way none of them reaches a run."""
+    if noop_faults not in NOOP_FAULTS:
+        raise ValueError(f"noop_faults must be one of {NOOP_FAULTS}, not {noop_faults!r}")
     v = _V(source)
     v.table(data, "", TOP_KEYS)
     description = v.string(data, "description", "description", required=True)
@@ -367,22 +436,27 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         raise v.err("servers", "is required (a count, or a list of names like [\"S1\", \"S2\"])")
     sv = data["servers"]
     if isinstance(sv, int) and not isinstance(sv, bool):
-        if sv < 1:
-            raise v.err("servers", f"must be at least 1, got {sv}")
+        problem = number_problem(sv, 1, MAX_SERVERS, whole=True)
+        if problem:
+            raise v.err("servers", problem)
         servers = tuple(f"S{i}" for i in range(1, sv + 1))
-    elif isinstance(sv, list) and sv and all(isinstance(s, str) and s for s in sv):
+    elif isinstance(sv, list) and sv:
+        if len(sv) > MAX_SERVERS:
+            raise v.err("servers", f"at most {MAX_SERVERS} servers, got {len(sv)}")
+        for i, s in enumerate(sv):
+            problem = name_problem(s)
+            if problem:
+                raise v.err(f"servers[{i}]", problem)
         servers = tuple(sv)
         if len(set(servers)) != len(servers):
             raise v.err("servers", "names must be distinct")
     else:
-        raise v.err("servers", f"must be a count or a non-empty list of names, not {sv!r}")
+        raise v.err("servers", f"must be a count or a non-empty list of names, not {show(sv)}")
 
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise v.err("seed", f"must be a non-negative whole number, not {seed!r}")
+    seed = v.whole(data, "seed", "seed", 0, 0, MAX_SEED)
     expected = data.get("expected")
-    if expected is not None and expected not in OUTCOMES:
-        raise v.err("expected", f"must be one of {', '.join(OUTCOMES)}, not {expected!r}")
+    if expected is not None and (not isinstance(expected, str) or expected not in OUTCOMES):
+        raise v.err("expected", f"must be one of {', '.join(OUTCOMES)}, not {show(expected)}")
     until = v.number(data, "until", "until")
     settle = v.number(data, "settle", "settle", DEFAULT_SETTLE)
     figure = v.string(data, "figure", "figure")
@@ -400,21 +474,24 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     raw_clients = data.get("clients", [])
     if not isinstance(raw_clients, list):
         raise v.err("clients", "must be an array of tables ([[clients]])")
+    if len(raw_clients) > MAX_CLIENTS:
+        raise v.err("clients", f"at most {MAX_CLIENTS} clients, got {len(raw_clients)}")
     client_names = [c.get("name") if isinstance(c, dict) else None for c in raw_clients]
     clients = []
     used_ids: set[str] = set()
     ranges: list[tuple[int, int]] = []  # ids m{a} .. m{b} taken by RequestRanges
     counter = 0
+    total = 0  # requests so far
     for i, c in enumerate(raw_clients):
         path = f"clients[{i}]"
         v.table(c, path, ("name", "requests", "servers", "mode", "retry"))
-        cname = v.string(c, "name", f"{path}.name", required=True)
+        cname = v.name(c, "name", f"{path}.name")
         if cname in servers or client_names.count(cname) > 1:
-            raise v.err(f"{path}.name", f"duplicate process name {cname!r}")
+            raise v.err(f"{path}.name", f"duplicate process name {show(cname)}")
         targets = v.names(c["servers"], f"{path}.servers", servers) if "servers" in c else ()
         mode = v.string(c, "mode", f"{path}.mode")
         if mode is not None and mode not in ("all", "one"):
-            raise v.err(f"{path}.mode", f"must be \"all\" or \"one\", not {mode!r}")
+            raise v.err(f"{path}.mode", f"must be \"all\" or \"one\", not {show(mode)}")
         retry = v.number(c, "retry", f"{path}.retry", DEFAULT_RETRY)
         reqs = c.get("requests")
         if reqs is None:
@@ -422,11 +499,15 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         specs = []
         if isinstance(reqs, dict):
             v.table(reqs, f"{path}.requests", ("count", "start", "interval"))
-            n = reqs.get("count")
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise v.err(f"{path}.requests.count", f"must be a non-negative whole number, not {n!r}")
+            if "count" not in reqs:
+                raise v.err(f"{path}.requests.count", "is required")
+            n = v.whole(reqs, "count", f"{path}.requests.count", 0, 0, MAX_REQUESTS - total)
             start = v.number(reqs, "start", f"{path}.requests.start", 0.0)
             interval = v.number(reqs, "interval", f"{path}.requests.interval", 0.0)
+            if n > 1 and start + (n - 1) * interval > MAX_TIME:
+                raise v.err(f"{path}.requests.interval", f"the last request would be due at "
+                            f"{start + (n - 1) * interval:g}, after {MAX_TIME:g} (the longest time paxsim runs)")
+            total += n
             if not _ids_in_range(used_ids, counter + 1, counter + n):
                 # no id of m{counter+1} .. m{counter+n} is taken: made on demand
                 clients.append(ClientSpec(cname, RequestRange(counter + 1, n, start, interval), targets, mode,
@@ -443,6 +524,9 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                 used_ids.add(rid)
                 specs.append(RequestSpec(rid, start + k * interval))
         elif isinstance(reqs, list):
+            if total + len(reqs) > MAX_REQUESTS:
+                raise v.err(f"{path}.requests", f"at most {MAX_REQUESTS:,} requests per run, got {total + len(reqs):,}")
+            total += len(reqs)
             last_at = 0.0
             for j, r in enumerate(reqs):
                 rpath = f"{path}.requests[{j}]"
@@ -452,12 +536,12 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                     raise v.err(f"{rpath}.at", f"requests must be listed in time order ({at:g} < {last_at:g})")
                 last_at = at
                 if "id" in r:
-                    rid = v.string(r, "id", f"{rpath}.id")
+                    rid = v.name(r, "id", f"{rpath}.id")
                 else:
                     counter += 1
                     rid = f"m{counter}"
                 if rid in used_ids or _in_ranges(rid, ranges):
-                    raise v.err(f"{rpath}.id", f"duplicate request id {rid!r}")
+                    raise v.err(f"{rpath}.id", f"duplicate request id {show(rid)}")
                 used_ids.add(rid)
                 specs.append(RequestSpec(rid, at))
         else:
@@ -473,7 +557,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     dup = v.prob(net, "duplicate", "network.duplicate", 0.0)
     fifo = net.get("fifo", True)
     if not isinstance(fifo, bool):
-        raise v.err("network.fifo", f"must be true or false, not {fifo!r}")
+        raise v.err("network.fifo", f"must be true or false, not {show(fifo)}")
     links = []
     raw_links = net.get("links", [])
     if not isinstance(raw_links, list):
@@ -485,16 +569,30 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         dst = v.names(l["to"], f"{path}.to", processes) if "to" in l else ()
         lf = l.get("fifo")
         if lf is not None and not isinstance(lf, bool):
-            raise v.err(f"{path}.fifo", f"must be true or false, not {lf!r}")
+            raise v.err(f"{path}.fifo", f"must be true or false, not {show(lf)}")
         links.append(LinkSpec(src, dst, v.delay(l["delay"], f"{path}.delay") if "delay" in l else None,
                               v.prob(l, "loss", f"{path}.loss"), v.prob(l, "duplicate", f"{path}.duplicate"), lf))
     network = NetworkSpec(delay, loss, dup, fifo, tuple(links))
+
+    # what repeats must not outpace the network (heartbeats, retransmissions, resends)
+    mean = mean_delay(delay)
+    try:
+        proto.check_timing(params, mean)
+    except ParamError as exc:
+        raise v.err(f"params.{exc.key}", exc.problem) from None
+    for i, c in enumerate(clients):
+        problem = c.retry and period_problem(c.retry, mean)
+        if problem:
+            raise v.err(f"clients[{i}].retry", f"{problem} (or 0: never resend)")
 
     # faults
     raw_faults = data.get("faults", [])
     if not isinstance(raw_faults, list):
         raise v.err("faults", "must be an array of tables ([[faults]])")
+    kinds_known = proto.message_kinds
     faults = []
+    paths = []
+    noop: set[int] = set()  # indices into faults of targeted faults that can never fire
     for i, f in enumerate(raw_faults):
         path = f"faults[{i}]"
         v.table(f, path, ("at", "crash", "recover", "partition", "until", "heal") + TARGETED + ("nth", "by", "for"))
@@ -512,7 +610,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
             if kind in ("crash", "recover"):
                 target = v.string(f, kind, f"{path}.{kind}")
                 if target not in servers:
-                    raise v.err(f"{path}.{kind}", f"unknown server {target!r} (servers: {', '.join(servers)})")
+                    raise v.err(f"{path}.{kind}", f"unknown server {show(target)} (servers: {_listed(servers)})")
                 if "until" in f:
                     raise v.err(f"{path}.until", f"only applies to a partition, not {kind}")
                 faults.append(FaultSpec(kind, at=at, target=target))
@@ -547,17 +645,22 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
                         raise v.err(f"{path}.{kind}.{k}", "must be one process name")
             if "request" in match and match["request"] not in used_ids \
                     and not _in_ranges(match["request"], ranges):
-                raise v.err(f"{path}.{kind}.request", f"unknown request {match['request']!r}")
-            nth = f.get("nth", 1)
-            if isinstance(nth, bool) or not isinstance(nth, int) or nth < 1:
-                raise v.err(f"{path}.nth", f"must be a whole number >= 1, not {nth!r}")
+                raise v.err(f"{path}.{kind}.request", f"unknown request {show(match['request'])}")
+            nth = v.whole(f, "nth", f"{path}.nth", 1, 1, MAX_COUNT)
             by = v.number(f, "by", f"{path}.by", 0.0)
             if "by" in f and kind != "delay":
                 raise v.err(f"{path}.by", "only applies to a delay fault")
             lasting = v.number(f, "for", f"{path}.for")
             if lasting is not None and kind in ("drop", "delay"):
                 raise v.err(f"{path}.for", f"only applies to a triggered crash or isolation, not {kind}")
+            if "type" in match and kinds_known is not None and match["type"] not in kinds_known:
+                if noop_faults == "refuse":
+                    raise v.err(f"{path}.{kind}.type", f"protocol {proto_name} never sends a {show(match['type'])} "
+                                f"message, so this fault would never fire (its kinds: {', '.join(kinds_known)})")
+                noop.add(len(faults))
             faults.append(FaultSpec(kind, match=match, nth=nth, by=by, lasting=lasting))
+        paths.append(path)
+    noop |= _timeline_noops(v, faults, paths, servers, refuse=noop_faults == "refuse", never=noop)
 
     schedule: tuple[Step, ...] = ()
     if "schedule" in data:
@@ -572,7 +675,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         servers=servers,
         clients=tuple(clients),
         network=network,
-        faults=tuple(faults),
+        faults=tuple(f for i, f in enumerate(faults) if i not in noop),
         params=params,
         seed=seed,
         expected=expected,
@@ -582,6 +685,43 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         source=source,
         schedule=schedule,
     )
+
+
+def _timeline_noops(v: _V, faults: list[FaultSpec], paths: list[str], servers: Sequence[str], *,
+                    refuse: bool, never: set[int] = frozenset()) -> set[int]:
+    """Check the crashes and recoveries as a timeline, per server in time order: a
+    server crashes only while up and recovers only while down. Returns the indices of
+    the faults that break this (they would do nothing), or refuses the first one.
+    A server that a message may crash (``crash_after_send`` / ``_receive``) may be up
+    or down at any time: its timed faults are not judged (``never``: the indices of
+    targeted faults that can never fire, and so crash nobody)."""
+    maybe: set[str] = set()
+    for i, f in enumerate(faults):
+        if f.kind in ("crash_after_send", "crash_after_receive") and i not in never:
+            who = (f.match or {}).get("from" if f.kind == "crash_after_send" else "to")
+            maybe.update(servers if who is None else (who,))
+    down: dict[str, float] = {}  # server -> when it crashed
+    out: set[int] = set()
+    timed = sorted((f.at, i) for i, f in enumerate(faults) if f.kind in ("crash", "recover"))
+    for at, i in timed:
+        f = faults[i]
+        if f.target in maybe:
+            continue
+        key = f"{paths[i]}.{f.kind}"
+        if f.kind == "crash" and f.target in down:
+            if refuse:
+                raise v.err(key, f"{f.target} is already down at {at:g} (it crashed at {down[f.target]:g} "
+                                 "and has not recovered): crash only a server that is up")
+            out.add(i)
+        elif f.kind == "recover" and f.target not in down:
+            if refuse:
+                raise v.err(key, f"{f.target} is not down at {at:g}: recover only a server that crashed before")
+            out.add(i)
+        elif f.kind == "crash":
+            down[f.target] = at
+        else:
+            del down[f.target]
+    return out
 
 
 # ------------------------------------------------------------ writing TOML ---

@@ -28,8 +28,8 @@ def test_protocols_lists_every_stage_with_params_ranges_quorums_and_figures(caps
     assert [d["name"] for d in listed] == list(BUILTIN)
     paxos = next(d for d in listed if d["name"] == "paxos")
     params = {p["name"]: p for p in paxos["params"]}
-    assert params["heartbeat"]["default"] == 2.0 and params["heartbeat"]["valid"] == "number > 0"
-    assert params["backoff"]["valid"] == "number >= 0"
+    assert params["heartbeat"]["default"] == 2.0 and params["heartbeat"]["valid"] == "number > 0; must be at most 1e+07"
+    assert params["backoff"]["valid"] == "number >= 0; must be at most 1e+07"  # paxsim.limits.MAX_TIME
     assert params["compact"]["valid"] == "whole number >= 0" and "checkpoint" in params["compact"]["help"]
     assert {"servers": 5, "quorum": 3, "promise": 3, "learn": 3} in paxos["quorums"]
     assert paxos["figures"] == ["fig12b"] and paxos["summary"].startswith("Paxos with n servers")
@@ -64,7 +64,7 @@ def test_run_with_another_protocol_and_parameters_says_what_it_overrode(capsys):
                                   "params": {"q1": {"from": None, "to": 4}, "q2": {"from": None, "to": 2}}}
     # the parameters reach the protocol: a phase-2 quorum of every server changes the run
     _, all5 = run_json(capsys, FIG12B, "--protocol", FLEX, "--param", "q1=1", "--param", "q2=5", "--digest")
-    _, majority = run_json(capsys, FIG12B, "--protocol", FLEX, "--digest")
+    _, majority = run_json(capsys, FIG12B, "--protocol", FLEX, "--digest")  # --json alone keeps no trace
     assert all5["trace_digest"] != majority["trace_digest"]
     rc, tuned = run_json(capsys, FIG12B, "--param", "suspect=9.5")
     assert tuned["overridden"]["params"] == {"suspect": {"from": 8.0, "to": 9.5}}

@@ -338,7 +338,7 @@ def test_param_grid_from_flags_and_file(tmp_path):
     assert all(dict(c.params)["q1"] == 4 for c in exp.configs())
     with pytest.raises(GridError, match="--param: q2: no protocol of the grid takes it"):
         experiment_from_flags("g", {"protocols": "paxos"}, param_grid={"q2": [2]})
-    with pytest.raises(GridError, match="--param: q2: must be a number"):
+    with pytest.raises(GridError, match="--param: q2: must be a whole number"):
         experiment_from_flags("g", {"protocols": FLEX}, param_grid={"q2": ["x"]})
 
 

@@ -34,12 +34,12 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    if args.requests < 1:
-        raise UsageError("--requests: must be at least 1")
-    if args.repeat < 1:
-        raise UsageError("--repeat: must be at least 1")
-    if args.servers < 1:
-        raise UsageError("--servers: must be at least 1")
+    from ..limits import MAX_REQUESTS, MAX_SERVERS
+    from ..outputs import check_flag
+
+    check_flag("--requests", args.requests, 1, MAX_REQUESTS // 4, whole=True)  # per client, 4 clients
+    check_flag("--repeat", args.repeat, 1, 100, whole=True)
+    check_flag("--servers", args.servers, 1, MAX_SERVERS, whole=True)
     from ..protocols import load_protocol
     from ..scenario import from_dict
     from ..bench import workload
@@ -118,6 +118,10 @@ def _memory(args) -> int:
         raise UsageError(f"--memory: expected whole numbers separated by commas, got {args.memory!r}") from None
     if not sizes or min(sizes) < 4:
         raise UsageError(f"--memory: each size must be at least 4 requests, got {args.memory!r}")
+    from ..limits import MAX_REQUESTS
+
+    if max(sizes) > MAX_REQUESTS:
+        raise UsageError(f"--memory: each size must be at most {MAX_REQUESTS:,} requests, got {max(sizes):,}")
     rows = measure_memory(sizes, protocol=args.protocol, servers=args.servers, stream=not args.full_history)
     if args.json:
         print(json.dumps(rows, sort_keys=True))

@@ -14,6 +14,8 @@ import tomllib
 from typing import Any, Optional
 
 from ..cli import UsageError
+from ..limits import MAX_COUNT, MAX_TIME
+from ..outputs import check_flag, check_output
 
 DEFAULT_OUT = "counterexamples"
 MAX_SERVERS, MAX_CLIENTS, MAX_REQUESTS = 9, 6, 6
@@ -77,18 +79,12 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _count(name: str, value: Optional[int], low: int, high: Optional[int] = None) -> None:
-    if value is None:
-        return
-    if value < low or (high is not None and value > high):
-        raise UsageError(f"{name}: must be between {low} and {high}, got {value}" if high is not None
-                         else f"{name}: must be >= {low}, got {value}")
+def _count(name: str, value: Optional[int], low: int, high: int = MAX_COUNT) -> None:
+    check_flag(name, value, low, high, whole=True)
 
 
 def setup_from_args(args):
     """The protocol, setup and bounds the flags describe (every flag validated)."""
-    import math
-
     from ..explore import Bounds, Setup
     from ..protocols import ParamError, load_protocol
 
@@ -111,10 +107,8 @@ def setup_from_args(args):
         except ValueError:
             raise UsageError(f"--max-depth: must be a whole number or 'none', got {args.max_depth!r}") from None
         _count("--max-depth", depth, 1)
-    if args.budget_seconds is not None and not (math.isfinite(args.budget_seconds) and args.budget_seconds > 0):
-        raise UsageError(f"--budget-seconds: must be a positive number, got {args.budget_seconds!r}")
-    if not (math.isfinite(args.retry) and args.retry >= 0):
-        raise UsageError(f"--retry: must be a non-negative number, got {args.retry!r}")
+    check_flag("--budget-seconds", args.budget_seconds, 0, MAX_TIME, above=True)
+    check_flag("--retry", args.retry, 0, MAX_TIME)  # 0: clients never resend
     try:
         params = proto.check_params(parse_params(args.param), servers)
     except ParamError as exc:
@@ -149,8 +143,7 @@ def main(args) -> int:
     from ..explore.counterexample import scenario_dict, story
 
     setup, bounds = setup_from_args(args)
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise UsageError(f"--out: {args.out} exists and is not a folder")
+    check_output("--out", args.out, folder=True, create=True)
     b = bounds
     head = (f"{args.protocol}: {len(setup.servers)} servers, {len(setup.clients)} clients x {setup.requests} "
             f"request{'s' if setup.requests != 1 else ''}")

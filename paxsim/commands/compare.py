@@ -76,16 +76,16 @@ def _main(args) -> int:
     from ..sweep.db import write_csv_rows
     from ..sweep.summary import paired, print_paired, print_table
 
+    from ..outputs import check_output
+
     db = args.db or DEFAULT_DB
     if not os.path.exists(db):
         raise UsageError(f"--db: {db}: no such file (run paxsim sweep first)")
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise UsageError(f"--out: {args.out} exists and is not a folder")
-    if args.csv:
-        folder = os.path.dirname(os.path.abspath(args.csv))
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise UsageError(f"--csv: {folder} is not a folder")
-    rows = read_rows(db, args.experiment)
+    if not args.no_plots:
+        check_output("--out", args.out, folder=True, create=True)
+    if args.csv is not None:
+        check_output("--csv", args.csv, create=True)  # its folder is made if missing
+    rows = read_rows(db, args.experiment)  # read-only: the file is never changed
     if not rows:
         raise UsageError(f"--db: {db} holds no runs yet")
     if args.where:

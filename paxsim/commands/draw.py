@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any, Optional
 
 from ..cli import UsageError
+from ..limits import printable, show, shown_path
 
 OUTPUTS = (("svg", "SVG"), ("png", "PNG"), ("pdf", "PDF"))
 FILES = OUTPUTS + (("html", "HTML"),)
@@ -53,14 +55,10 @@ def wanted(args) -> list[tuple[str, str]]:
 def check_options(args, known: Optional[list[str]] = None) -> None:
     """Refuse bad drawing options before anything runs or is written (``known``: the
     processes that exist, to check --only against)."""
-    for fmt, path in wanted(args) + ([("html", args.html)] if getattr(args, "html", None) else []):
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise UsageError(f"--{fmt}: {path}: folder {folder} does not exist")
-        if os.path.isdir(path):
-            raise UsageError(f"--{fmt}: {path} is a folder")
-    import math
+    from ..outputs import check_output
 
+    for fmt, path in wanted(args) + [("html", getattr(args, "html", None))]:
+        check_output(f"--{fmt}", path)
     for flag, v in (("--from", args.t_from), ("--to", args.t_to)):
         if v is not None and not math.isfinite(v):
             raise UsageError(f"{flag}: must be a finite number, not {v}")
@@ -75,22 +73,65 @@ def check_options(args, known: Optional[list[str]] = None) -> None:
             raise UsageError(f"--only: unknown process {', '.join(unknown)} (known: {', '.join(known or [])})")
 
 
+class TraceRecords(list):
+    """The records of a trace file, with the file's ``path`` and each record's ``lines`` number."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.lines: list[int] = []
+
+
 def render(source: Any, args, title: str = "", *, print_text: Optional[bool] = None) -> None:
     """Build the diagram of ``source`` with the options in ``args``; write the files asked
     for and print the text rendering if asked (or if ``print_text``)."""
     from ..diagram import DiagramError, as_text, layout, save
 
     only = None if args.only is None else args.only.split(",")
+    opts = dict(full=args.full, only=only, t_from=args.t_from, t_to=args.t_to, heartbeats=args.heartbeats,
+                timers=args.timers, linear=args.linear)
     try:
-        d = layout(source, full=args.full, only=only, t_from=args.t_from, t_to=args.t_to,
-                   heartbeats=args.heartbeats, timers=args.timers, title=title, linear=args.linear)
+        d = layout(source, title=title, **opts)
     except DiagramError as exc:
+        if exc.option is None and isinstance(source, TraceRecords):
+            n = _first_bad(source, layout, DiagramError, opts, str(exc))
+            raise UsageError(f"{printable(source.path)}: line {source.lines[n]}: {exc}") from None
         flag = {"only": "--only", "window": "--from/--to"}.get(exc.option or "", "diagram")
         raise UsageError(f"{flag}: {exc}") from None
     for fmt, path in wanted(args):
         save(d, path, fmt)
     if args.diagram_text if print_text is None else print_text:
         print(as_text(d), end="")
+
+
+def _first_bad(records: list, build, error, opts: dict, message: str) -> int:
+    """The index of the first record whose prefix fails to draw with ``message`` (a
+    prefix of a good trace is a good trace): a binary search, a few builds."""
+    lo, hi = 0, len(records) - 1  # records[:hi + 1] fails
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            build(records[:mid + 1], **opts)
+        except error as exc:
+            if str(exc) == message:
+                hi = mid
+                continue
+        lo = mid + 1
+    return hi
+
+
+def _record_problem(rec: Any) -> Optional[str]:
+    if not isinstance(rec, dict) or "ev" not in rec or "t" not in rec:
+        return "not a trace record (needs \"ev\" and \"t\")"
+    t = rec["t"]
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        return f"\"t\" must be a finite number, not {show(t)}"
+    if not isinstance(rec["ev"], str):
+        return f"\"ev\" must be a string, not {show(rec['ev'])}"
+    for k in ("src", "dst", "type", "label"):
+        if k in rec and not isinstance(rec[k], str):
+            return f"\"{k}\" must be a string, not {show(rec[k])}"
+    return None
 
 
 def write_html(source: Any, args, *, title: str = "", scenario: Any = None) -> None:
@@ -106,14 +147,17 @@ def write_html(source: Any, args, *, title: str = "", scenario: Any = None) -> N
             print(f"(the view {args.html} is {size / 1e6:.0f} MB: --from/--to keep a time window)")
 
 
-def read_records(path: str) -> list[dict[str, Any]]:
+def read_records(path: str) -> TraceRecords:
+    shown = shown_path(path)
+    if not path:
+        raise UsageError(f"{shown}: an empty file name (give a trace written by `paxsim run SCENARIO --trace FILE`)")
     try:
         fh = open(path, encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such trace file") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    out = []
+        raise UsageError(f"{shown}: no such trace file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{shown}: cannot read: {printable(getattr(exc, 'strerror', None) or str(exc))}") from None
+    out = TraceRecords(path)
     with fh:
         try:
             for n, line in enumerate(fh, 1):
@@ -123,16 +167,23 @@ def read_records(path: str) -> list[dict[str, Any]]:
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise UsageError(f"{path}: line {n}: not JSON ({exc.msg}); expected a trace written by "
+                    raise UsageError(f"{shown}: line {n}: not JSON ({exc.msg}); expected a trace written by "
                                      "`paxsim run SCENARIO --trace FILE`") from None
-                if not isinstance(rec, dict) or "ev" not in rec or not isinstance(rec.get("t"), (int, float)):
-                    raise UsageError(f"{path}: line {n}: not a trace record (needs \"ev\" and \"t\")")
+                except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+                    why = "nested too deep" if isinstance(exc, RecursionError) else printable(str(exc))[:100]
+                    raise UsageError(f"{shown}: line {n}: not a trace record ({why})") from None
+                problem = _record_problem(rec)
+                if problem:
+                    raise UsageError(f"{shown}: line {n}: {problem}")
                 rec.setdefault("i", len(out))
                 out.append(rec)
+                out.lines.append(n)
         except UnicodeDecodeError:
-            raise UsageError(f"{path}: not a text file") from None
+            raise UsageError(f"{shown}: not a text file") from None
+        except MemoryError:
+            raise UsageError(f"{shown}: cannot read: out of memory") from None
     if not out:
-        raise UsageError(f"{path}: the trace is empty")
+        raise UsageError(f"{shown}: the trace is empty")
     return out
 
 

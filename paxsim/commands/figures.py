@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..cli import UsageError
@@ -25,15 +26,16 @@ def add_parser(sub) -> None:
 
 def main(args) -> int:
     folder = Path(args.dir)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):  # never raises (a name too long is just not a folder)
         raise UsageError(f"--dir: {folder} is not a folder")
     files = figure_files(folder)
     if not files:
         raise UsageError(f"--dir: no figNN*.toml scenarios in {folder}")
     scenarios = [load(p) for p in files]
+    from ..outputs import check_output
+
     for flag, out in (("--svg", args.svg), ("--html", args.html)):
-        if out is not None and not Path(out).is_dir():
-            raise UsageError(f"{flag}: {out} is not a folder")
+        check_output(flag, out, folder=True)
     rows = []
     for sc in scenarios:
         r = replay(sc)

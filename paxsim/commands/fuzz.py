@@ -97,8 +97,14 @@ def check_args(args):
         raise UsageError(f"--budget-examples: must be at least 1, got {args.budget_examples}")
     if args.budget_seconds is not None and not (args.budget_seconds > 0 and args.budget_seconds < float("inf")):
         raise UsageError(f"--budget-seconds: must be a positive number, got {args.budget_seconds}")
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise UsageError(f"--out: {args.out} exists and is not a folder")
+    from ..limits import MAX_COUNT, MAX_SEED, MAX_TIME
+    from ..outputs import check_flag, check_output
+
+    for flag, value, high in (("--seed", args.seed, MAX_SEED), ("--budget-examples", args.budget_examples, MAX_COUNT),
+                              ("--events", args.events, MAX_COUNT), ("--improve", args.improve, 1000),
+                              ("--max-faults", args.max_faults, 1000), ("--budget-seconds", args.budget_seconds, MAX_TIME)):
+        check_flag(flag, value, 0, high)
+    check_output("--out", args.out, folder=True, create=True)
     if args.bench:
         return None, None
     if not args.protocol:

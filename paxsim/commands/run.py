@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 
 from ..cli import UsageError
 from ..driver import RunResult, run_scenario
+from ..limits import MAX_BATCH_REQUESTS, MAX_COUNT, MAX_SEED
+from ..outputs import check_flag, check_output
 from ..report import event_lines
 
 
@@ -42,6 +45,9 @@ def add_parser(sub) -> None:
     add_options(p, text_flag="--diagram")
     p.set_defaults(func=main)
 
+
+NOTHING_TO_DRAW = "the trace has no events to draw"
+"""paxsim.diagram's message for a run with nothing to draw (no clients, heartbeats hidden)."""
 
 LONG = 10_000
 """More requests than this, and no trace or diagram asked for: judged as a stream."""
@@ -85,10 +91,9 @@ def print_result(r: RunResult, events: int) -> None:
 
 
 def main(args) -> int:
-    if args.seed is not None and args.seed < 0:
-        raise UsageError("--seed: must be a non-negative whole number")
-    if args.events < 0:
-        raise UsageError("--events: must not be negative")
+    check_flag("--seed", args.seed, 0, MAX_SEED, whole=True)
+    check_flag("--events", args.events, 0, MAX_COUNT, whole=True)
+    check_output("--trace", args.trace)
     given = [flag for flag, on in (
         ("--trace", args.trace), ("--svg", args.svg), ("--png", args.png), ("--pdf", args.pdf),
         ("--diagram", args.diagram_text), ("--from", args.t_from is not None),
@@ -113,6 +118,13 @@ def main(args) -> int:
         raise UsageError("--diagram: cannot be combined with --json (use --svg FILE or paxsim draw)")
     for sc in scenarios:
         draw.check_options(args, list(sc.processes))
+    for sc in scenarios:  # every record kept (a trace, a diagram, --no-stream): bounded memory
+        requests = sum(len(c.requests) for c in sc.clients)
+        stream = args.stream if args.stream is not None else (not given and requests > LONG)
+        if not stream and requests > MAX_BATCH_REQUESTS:
+            why = ", ".join(given) or "--no-stream"
+            raise UsageError(f"{sc.source}: {requests:,} requests are too many to keep every record ({why}; at most "
+                             f"{MAX_BATCH_REQUESTS:,}): judge it as a stream (--stream, no trace or diagram)")
     ok = True
     for sc in scenarios:
         requests = sum(len(c.requests) for c in sc.clients)
@@ -129,7 +141,12 @@ def main(args) -> int:
             if stream and args.stream is None:
                 print(f"  ({requests:,} requests: judged as a stream, no trace kept; --no-stream keeps one)")
         if draw.wanted(args) or args.diagram_text:
-            draw.render(r, args, title=f"{sc.name}: {sc.description}")
+            try:
+                draw.render(r, args, title=f"{sc.name}: {sc.description}")
+            except UsageError as exc:  # a run with nothing to draw is no bad input: say so, go on
+                if not str(exc).endswith(NOTHING_TO_DRAW):
+                    raise
+                print(f"paxsim: note: {sc.name}: no diagram written, {NOTHING_TO_DRAW}", file=sys.stderr)
         draw.write_html(r, args, title=f"{sc.name}: {sc.description}")
         if r.match is False:
             ok = False

@@ -8,6 +8,9 @@ import sys
 
 from ..cli import UsageError
 
+MAX_WORKERS = 256
+"""Local worker processes, at most."""
+
 GRID_FLAGS = ("protocols", "servers", "loss", "duplicate", "delay", "crash_rate", "partition_rate", "workload",
               "seeds", "horizon", "threshold")
 
@@ -63,10 +66,17 @@ def _main(args) -> int:
     from ..overrides import parse_param_grid
     from ..sweep import DEFAULT_DB, SweepAborted, experiment_from_flags, load_experiment, run_sweep
 
+    from ..limits import printable
+    from ..outputs import check_flag, check_output
+
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
+    check_flag("--workers", args.workers, 1, MAX_WORKERS, whole=True)
     if args.name is not None and not args.name.strip():
         raise UsageError("--name: must not be empty")
+    if args.name is not None and not args.name.isprintable():
+        raise UsageError(f"--name: must be printable (no control characters), not {printable(args.name)!r}")
+    check_output("--db", args.db)
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers: not with --scheduler (the cluster has its own workers)")
     flags = {k: getattr(args, k) for k in GRID_FLAGS if getattr(args, k) is not None}

@@ -39,10 +39,13 @@ def resolve(path: str | Path) -> Path:
     or ``experiments/...``, the file paxsim ships under that name if there is one;
     else ``path`` unchanged (so that loading it reports it missing)."""
     p = Path(path)
-    if p.exists() or p.is_absolute() or not p.parts or p.parts[0] not in FOLDERS:
+    try:
+        if p.exists() or p.is_absolute() or not p.parts or p.parts[0] not in FOLDERS:
+            return p
+        shipped = folder(p.parts[0]).joinpath(*p.parts[1:])
+        return shipped if shipped.exists() else p
+    except OSError:  # a name too long for the file system...: loading it says so
         return p
-    shipped = folder(p.parts[0]).joinpath(*p.parts[1:])
-    return shipped if shipped.exists() else p
 
 
 __all__ = ["FOLDERS", "folder", "resolve", "root"]

@@ -43,12 +43,22 @@ Class attributes tell the simulator and checker about the protocol:
 ``quorum(n)``     how many connected, up servers a request needs to be answered.
 ``catch_up``      whether every up server connected to the others is expected to
                   end with everything they executed (judged as liveness).
+``param_ranges``  parameter name -> :class:`ParamRange` (the range of a number;
+                  ``period``: it repeats, so it must also be at least 1/100 of the
+                  network's mean delay, see :mod:`paxsim.limits`). A numeric
+                  parameter not listed may lie in [0, MAX_TIME] (a whole number:
+                  [0, MAX_COUNT]). The base lists the stages' common parameters.
+``message_kinds`` the ``kind`` of every message the protocol may send (client
+                  requests and replies included), e.g. ``("REQ", "REPLY", "ACC")``:
+                  a scenario's targeted fault must name one of them. ``None``
+                  (not declared): targeted faults are not checked.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Mapping, NamedTuple, Optional, Sequence
 
+from ..limits import MAX_COUNT, MAX_TIME, number_problem, period_problem, show
 from ..types import Effect, Message, ProcessId
 
 
@@ -61,6 +71,16 @@ class ParamError(ValueError):
         self.problem = problem
 
 
+class ParamRange(NamedTuple):
+    """The range of a numeric parameter: ``[low, high]`` (``above``: ``(low, high]``);
+    ``period``: the interval of something that repeats (see :meth:`Replica.check_timing`)."""
+
+    low: float = 0.0
+    high: float = MAX_TIME
+    above: bool = False
+    period: bool = False
+
+
 class Replica:
     name: ClassVar[str] = "replica"
     params: ClassVar[dict[str, Any]] = {}
@@ -68,6 +88,14 @@ class Replica:
     min_servers: ClassVar[int] = 1
     max_servers: ClassVar[Optional[int]] = None
     catch_up: ClassVar[bool] = True
+    param_ranges: ClassVar[dict[str, ParamRange]] = {
+        "heartbeat": ParamRange(above=True, period=True),
+        "retransmit": ParamRange(above=True, period=True),
+        "suspect": ParamRange(above=True),
+        "backoff": ParamRange(),
+        "compact": ParamRange(0, MAX_COUNT),
+    }
+    message_kinds: ClassVar[Optional[tuple[str, ...]]] = None
     constant_attributes: ClassVar[tuple[str, ...]] = ("pid", "servers", "peers", "rank", "p")
     """Attributes never changed after ``__init__``: the exhaustive checker
     (:mod:`paxsim.explore`) shares them between states and leaves them out of a
@@ -96,22 +124,33 @@ class Replica:
             default = cls.params[key]
             if isinstance(default, bool):
                 if not isinstance(value, bool):
-                    raise ParamError(key, f"must be true or false, not {value!r}")
+                    raise ParamError(key, f"must be true or false, not {show(value)}")
             elif isinstance(default, (int, float)):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ParamError(key, f"must be a number, not {value!r}")
-                if isinstance(default, int) and not isinstance(value, int):
-                    raise ParamError(key, f"must be a whole number, not {value!r}")
-                if value < 0:
-                    raise ParamError(key, f"must not be negative, got {value!r}")
+                whole = isinstance(default, int)
+                r = cls.param_ranges.get(key) or ParamRange(0, MAX_COUNT if whole else MAX_TIME)
+                problem = number_problem(value, r.low, r.high, whole=whole, above=r.above)
+                if problem:
+                    raise ParamError(key, problem)
             elif default is not None and not isinstance(value, type(default)):
-                raise ParamError(key, f"must be a {type(default).__name__}, not {value!r}")
+                raise ParamError(key, f"must be a {type(default).__name__}, not {show(value)}")
             out[key] = value
         if n_servers < cls.min_servers:
             raise ParamError("servers", f"protocol {cls.name} needs at least {cls.min_servers} servers, got {n_servers}")
         if cls.max_servers is not None and n_servers > cls.max_servers:
             raise ParamError("servers", f"protocol {cls.name} runs with at most {cls.max_servers} servers, got {n_servers}")
         return out
+
+    @classmethod
+    def check_timing(cls, params: Mapping[str, Any], delay: float) -> None:
+        """Raises :class:`ParamError` if a repeating parameter (``period`` in
+        :attr:`param_ranges`) is too short for a network whose mean delay is ``delay``."""
+        for key in sorted(params):
+            r = cls.param_ranges.get(key)
+            value = params[key]
+            if r is not None and r.period and isinstance(value, (int, float)) and not isinstance(value, bool):
+                problem = period_problem(value, delay)
+                if problem:
+                    raise ParamError(key, problem)
 
     # ---- inputs --------------------------------------------------------------------
     def on_start(self, now: float) -> list[Effect]:

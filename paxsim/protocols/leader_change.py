@@ -71,6 +71,7 @@ from .paxos import Paxos
 
 class LeaderChange(Paxos):
     name = "leader_change"
+    message_kinds = ("REQ", "REPLY", "ACC", "LRN", "PREP", "PROM", "HB", "NACK")  # no catch-up, no snapshots
     min_servers = 3
     max_servers = 3
     catch_up = True

@@ -254,6 +254,7 @@ class Learner:
 
 class Paxos(Replica):
     name = "paxos"
+    message_kinds = ("REQ", "REPLY", "ACC", "LRN", "PREP", "PROM", "HB", "NACK", "CATCHUP", "CHOSEN", "SNAP")
     client_mode = "one"
     min_servers = 1
     catch_up = True

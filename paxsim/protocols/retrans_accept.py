@@ -46,6 +46,7 @@ RETRANSMIT = "retransmit "  # + peer: one retransmission timer per peer
 
 class RetransAccept(SendAccept):
     name = "retrans_accept"
+    message_kinds = ("REQ", "REPLY", "ACC", "LRN")  # what it may send (targeted faults are checked against it)
     params: dict[str, Any] = {"retransmit": 3.0}
 
     def __init__(self, pid, servers, params):
@@ -126,6 +127,7 @@ class FallbackToSingleServer:
 
     catch_up = False  # a server that went alone lags behind for good
     max_servers = 2   # the rule of section 4 is for a pair of servers
+    message_kinds = ("REQ", "REPLY", "ACC", "LRN", "HB")  # the stage's messages and heartbeats
 
     @classmethod
     def quorum(cls, n: int) -> int:

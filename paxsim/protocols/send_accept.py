@@ -48,6 +48,7 @@ from .single_server import Service
 
 class SendAccept(Replica):
     name = "send_accept"
+    message_kinds = ("REQ", "REPLY", "ACC")  # what it may send (targeted faults are checked against it)
     params: dict[str, Any] = {}
     client_mode = "all"
     min_servers = 2

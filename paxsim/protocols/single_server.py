@@ -46,6 +46,7 @@ class Service:
 
 class SingleServer(Replica):
     name = "single_server"
+    message_kinds = ("REQ", "REPLY")  # what it may send (targeted faults are checked against it)
     client_mode = "all"
     max_servers = 1
 

@@ -58,6 +58,7 @@ from .wait_for_learn import WaitForLearn
 
 class WaitForLearnMajority(WaitForLearn):
     name = "wait_for_learn_majority"
+    message_kinds = ("REQ", "REPLY", "ACC", "LRN", "HB")  # what it may send (targeted faults are checked against it)
     params: dict[str, Any] = {"retransmit": 3.0, "heartbeat": 1.0, "suspect": 5.0}
     min_servers = 1
     max_servers = None

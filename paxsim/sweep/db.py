@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from ..metrics import BY_TYPE
@@ -68,10 +69,17 @@ class ResultsDB:
         if not os.path.isdir(folder):
             raise SweepError(f"--db: {path}: folder {folder} does not exist")
         try:
-            self.conn = sqlite3.connect(path, timeout=30.0)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self._init_schema()
+            if create:
+                self.conn = sqlite3.connect(path, timeout=30.0)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self._init_schema()
+            else:  # reading only: open read-only, change nothing (not even an empty file); with no
+                # writer (no -wal file) also make no -shm/-wal files beside it
+                quiet = "&immutable=1" if not os.path.exists(path + "-wal") else ""
+                self.conn = sqlite3.connect(Path(os.path.abspath(path)).as_uri() + "?mode=ro" + quiet, uri=True,
+                                            timeout=30.0)
+                self._check_schema()
         except sqlite3.DatabaseError as exc:
             raise SweepError(f"--db: {path}: not a paxsim results database ({exc})") from None
         self.batch = batch
@@ -92,6 +100,17 @@ class ResultsDB:
         elif row[0] != str(SCHEMA_VERSION):
             raise SweepError(f"--db: {self.path}: written by another version of paxsim (schema {row[0]}, "
                              f"this one writes {SCHEMA_VERSION}); use a new file")
+
+    def _check_schema(self) -> None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is None:
+            raise SweepError(f"--db: {self.path}: not a paxsim results database (no runs stored by paxsim sweep)")
+        if row[0] != str(SCHEMA_VERSION):
+            raise SweepError(f"--db: {self.path}: written by another version of paxsim (schema {row[0]}, "
+                             f"this one reads {SCHEMA_VERSION})")
 
     # ---- writing -----------------------------------------------------------------------
     def save_experiment(self, name: str, spec: dict[str, Any]) -> None:

@@ -50,10 +50,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..limits import MAX_CLIENTS, MAX_REQUESTS, MAX_SEED, MAX_SEEDS, MAX_SERVERS, MAX_TIME, show
 from ..protocols import ParamError, UnknownProtocol, load_protocol
 from ..scenario import read_toml
 
 DEFAULT_SEEDS = 10
+MAX_RATE = 1000.0
+"""Crashes or partitions per run, at most."""
 DEFAULT_HORIZON = 60.0
 DEFAULT_THRESHOLD = 10.0
 
@@ -264,32 +267,34 @@ class _P:
     def err(self, key: str, problem: str) -> GridError:
         return GridError(self.where, key, problem)
 
-    def number(self, key: str, v: Any, *, minimum: float = 0.0, maximum: Optional[float] = None) -> float:
+    def number(self, key: str, v: Any, *, minimum: float = 0.0, maximum: float = MAX_TIME) -> float:
         if isinstance(v, str):
             try:
                 v = float(v)
             except ValueError:
-                raise self.err(key, f"{v!r} is not a number") from None
+                raise self.err(key, f"{show(v)} is not a number") from None
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.err(key, f"must be a number, not {v!r}")
         if not math.isfinite(v):
             raise self.err(key, f"must be finite, not {v!r}")
         if v < minimum:
             raise self.err(key, f"must be >= {_g(minimum)}, got {_g(v)}")
-        if maximum is not None and v > maximum:
+        if v > maximum:
             raise self.err(key, f"must be <= {_g(maximum)}, got {_g(v)}")
         return float(v)
 
-    def whole(self, key: str, v: Any, *, minimum: int = 0) -> int:
+    def whole(self, key: str, v: Any, *, minimum: int = 0, maximum: int = MAX_SEED) -> int:
         if isinstance(v, str):
             try:
                 v = int(v)
             except ValueError:
-                raise self.err(key, f"{v!r} is not a whole number") from None
+                raise self.err(key, f"{show(v)} is not a whole number") from None
         if isinstance(v, bool) or not isinstance(v, int):
             raise self.err(key, f"must be a whole number, not {v!r}")
         if v < minimum:
             raise self.err(key, f"must be >= {minimum}, got {v}")
+        if v > maximum:
+            raise self.err(key, f"must be at most {maximum}, got {show(v)}")
         return v
 
     def prob(self, key: str, v: Any) -> float:
@@ -313,11 +318,12 @@ class _P:
             extra = sorted(set(v) - {"clients", "requests"})
             if extra:
                 raise self.err(f"{key}.{extra[0]}", "unknown key (allowed: clients, requests)")
-            return (self.whole(f"{key}.clients", v.get("clients", 2), minimum=1),
-                    self.whole(f"{key}.requests", v.get("requests", 3), minimum=1))
+            return (self.whole(f"{key}.clients", v.get("clients", 2), minimum=1, maximum=MAX_CLIENTS),
+                    self.whole(f"{key}.requests", v.get("requests", 3), minimum=1, maximum=MAX_REQUESTS // MAX_CLIENTS))
         if isinstance(v, str) and "x" in v:
             a, _, b = v.partition("x")
-            return (self.whole(key, a.strip(), minimum=1), self.whole(key, b.strip(), minimum=1))
+            return (self.whole(key, a.strip(), minimum=1, maximum=MAX_CLIENTS),
+                    self.whole(key, b.strip(), minimum=1, maximum=MAX_REQUESTS // MAX_CLIENTS))
         raise self.err(key, f"a workload is CLIENTSxREQUESTS like \"2x3\", not {v!r}")
 
     def protocol(self, key: str, v: Any) -> str:
@@ -335,15 +341,19 @@ class _P:
             lo, hi = self.whole(key, a.strip()), self.whole(key, b.strip())
             if hi <= lo:
                 raise self.err(key, f"empty seed range {v!r} (A:B means A, A+1, ..., B-1)")
+            if hi - lo > MAX_SEEDS:
+                raise self.err(key, f"at most {MAX_SEEDS:,} seeds per sweep, got {hi - lo:,}")
             return list(range(lo, hi))
         if isinstance(v, list):
+            if len(v) > MAX_SEEDS:
+                raise self.err(key, f"at most {MAX_SEEDS:,} seeds per sweep, got {len(v):,}")
             out = [self.whole(key, x) for x in v]
             if not out:
                 raise self.err(key, "needs at least one seed")
             if len(set(out)) != len(out):
                 raise self.err(key, "lists a seed twice")
             return out
-        n = self.whole(key, v, minimum=1)
+        n = self.whole(key, v, minimum=1, maximum=MAX_SEEDS)
         return list(range(n))
 
     def values(self, key: str, v: Any, one: Callable[[str, Any], Any]) -> list:
@@ -362,12 +372,13 @@ def _dims(p: _P, flagname: Callable[[str], str]) -> dict[str, Callable[[Any], An
     """Parsers for each grid dimension; ``flagname`` names the key in messages."""
     return {
         "protocols": lambda v: p.values(flagname("protocols"), v, p.protocol),
-        "servers": lambda v: p.values(flagname("servers"), v, lambda k, x: p.whole(k, x, minimum=1)),
+        "servers": lambda v: p.values(flagname("servers"), v, lambda k, x: p.whole(k, x, minimum=1, maximum=MAX_SERVERS)),
         "loss": lambda v: p.values(flagname("loss"), v, p.prob),
         "duplicate": lambda v: p.values(flagname("duplicate"), v, p.prob),
         "delay": lambda v: p.values(flagname("delay"), v, p.delay),
-        "crash_rate": lambda v: p.values(flagname("crash_rate"), v, p.number),
-        "partition_rate": lambda v: p.values(flagname("partition_rate"), v, p.number),
+        "crash_rate": lambda v: p.values(flagname("crash_rate"), v, lambda k, x: p.number(k, x, maximum=MAX_RATE)),
+        "partition_rate": lambda v: p.values(flagname("partition_rate"), v,
+                                             lambda k, x: p.number(k, x, maximum=MAX_RATE)),
         "workload": lambda v: p.values(flagname("workload"), v, p.workload),
         "seeds": lambda v: p.seeds(flagname("seeds"), v),
         "horizon": lambda v: p.number(flagname("horizon"), v, minimum=1.0),

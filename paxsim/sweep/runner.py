@@ -195,6 +195,7 @@ def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Opt
         raise SweepError("the grid is empty: no protocol can run with the given servers and parameters (" +
                          "; ".join(exp.skipped) + ")")
     tasks = [(cfg, seed) for cfg in configs for seed in exp.seeds]
+    _check_configs(configs, exp.seeds[0])
     t0 = time.monotonic()
     client = connect(scheduler) if scheduler else None
     try:
@@ -204,6 +205,20 @@ def run_sweep(exp: Experiment, db_path: str, *, workers: int = 1, scheduler: Opt
     finally:
         if client is not None:
             client.close()
+
+
+def _check_configs(configs: Sequence[RunConfig], seed: int) -> None:
+    """Refuse, before the database is made, a configuration whose scenarios the loader
+    refuses (a delay too long for the protocol's heartbeat, ...): one per configuration
+    is enough, since seeds change times and victims, not what is checked."""
+    from ..cli import UsageError
+    from ..scenario import ScenarioError
+
+    for cfg in configs:
+        try:
+            build_scenario(cfg, seed)
+        except ScenarioError as exc:
+            raise UsageError(f"configuration {cfg.key()}: {exc.key}: {exc.problem}") from None
 
 
 def _sweep(exp, db_path, tasks, t0, workers, client, progress, on_rows, log) -> SweepStats:

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import shutil
 
+from pathlib import Path
+
 import pytest
 
 from paxsim import load_scenario, run_scenario
 from paxsim.diagram.html import write_view
 from paxsim.figures import SCENARIO_DIR
 
+
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+
+# "fig12b" in these tests: the old, busy Fig. 12b (12 requests, 3 clients), kept as test data
+BUSY = Path(__file__).parent / "data" / "busy5.toml"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -40,7 +46,7 @@ def views(tmp_path_factory):
     folder = tmp_path_factory.mktemp("views")
     out = {}
     for name in ("fig05", "fig12b"):
-        r = run_scenario(load_scenario(SCENARIO_DIR / f"{name}.toml"))
+        r = run_scenario(load_scenario(BUSY if name == "fig12b" else SCENARIO_DIR / f"{name}.toml"))
         path = folder / f"{name}.html"
         write_view(r, str(path))
         out[name] = (path, r, list(r.trace.records()))

@@ -16,14 +16,18 @@ from paxsim.diagram import as_text, build, processes
 from paxsim.diagram.html import StateRecorder, replay_states, write_view
 from paxsim.diagram.overview import build_overview
 from paxsim.figures import SCENARIO_DIR
+
 from paxsim.protocols import BUILTIN, load_protocol
 from paxsim.sim.world import World
+
+# "fig12b" in these tests: the old, busy Fig. 12b (12 requests, 3 clients), kept as test data
+BUSY = Path(__file__).parent / "data" / "busy5.toml"
 
 DIAGRAM = Path(__file__).resolve().parent.parent / "paxsim" / "diagram"
 
 
 def _run(name: str):
-    return run_scenario(load_scenario(SCENARIO_DIR / f"{name}.toml"))
+    return run_scenario(load_scenario(BUSY if name == "fig12b" else SCENARIO_DIR / f"{name}.toml"))
 
 
 def _page_data(path: Path) -> dict:
@@ -70,7 +74,7 @@ def test_every_stage_inspects_plain_data(name):
 
 
 def test_observing_replicas_changes_nothing_and_costs_nothing_unasked(monkeypatch):
-    sc = load_scenario(SCENARIO_DIR / "fig12b.toml")
+    sc = load_scenario(BUSY)
     plain = run_scenario(sc)
     world = World(sc, record_trace=True)
     rec = StateRecorder()
@@ -184,15 +188,15 @@ def test_big_runs_default_to_an_overview(tmp_path, capsys):
     assert [row.m for row in o.rows][:3] == ["m1", "m5", "m9"] and len(o.rows) == 12
     assert all(len({s for _, s, _ in row.executions}) == 5 for row in o.rows)
     png = tmp_path / "o.png"
-    assert cli_main(["run", str(SCENARIO_DIR / "fig12b.toml"), "--png", str(png), "--events", "0"]) == 0
+    assert cli_main(["run", str(BUSY), "--png", str(png), "--events", "0"]) == 0
     import struct
 
     w, h = struct.unpack(">II", png.read_bytes()[16:24])
     assert h < 2000 and w < 2500                  # one row per request, not 17,000 px of arrows
-    assert cli_main(["run", str(SCENARIO_DIR / "fig12b.toml"), "--diagram", "--events", "0"]) == 0
+    assert cli_main(["run", str(BUSY), "--diagram", "--events", "0"]) == 0
     text = capsys.readouterr().out
     assert "overview: one row per request" in text and "--full" in text
-    assert cli_main(["run", str(SCENARIO_DIR / "fig12b.toml"), "--diagram", "--full", "--events", "0"]) == 0
+    assert cli_main(["run", str(BUSY), "--diagram", "--full", "--events", "0"]) == 0
     assert "overview" not in capsys.readouterr().out
     small = as_text(build(_run("fig05")))
     assert "overview" not in small
@@ -261,7 +265,7 @@ def test_text_diagram_keeps_state_labels_whole():
 
 def test_a_window_keeps_the_view_of_a_long_run_small(tmp_path):
     r = _run("fig12b")                    # S1 down from 10 to 35, S2 cut off from 26 to 45
-    assert cli_main(["run", str(SCENARIO_DIR / "fig12b.toml"), "--html", str(tmp_path / "w.html"),
+    assert cli_main(["run", str(BUSY), "--html", str(tmp_path / "w.html"),
                      "--from", "30", "--to", "40", "--only", "S1,S2,S3,C1", "--events", "0"]) == 0
     data = _page_data(tmp_path / "w.html")
     whole = _page_data(_view(r, tmp_path / "all.html"))

@@ -20,12 +20,10 @@ import simpy
 
 from ..history import FinalWorld, History
 from ..interleaving import MESSAGE_STEPS, Step, message_key
-from ..protocols import load_protocol
-from ..scenario import Scenario
 from ..types import Message, ProcessId
 from . import trace as T
-from .clients import Client, ClientMetrics
 from .host import Host
+from .world import World
 
 
 class ReplayError(RuntimeError):
@@ -62,6 +60,9 @@ class ScheduledNetwork:
 
     def add_node(self, node: Any) -> None:
         self.nodes[node.pid] = node
+
+    def set_link(self, src: ProcessId, dst: ProcessId, link: Any) -> None:
+        """Links are not used: every delivery is a step of the schedule."""
 
     def position(self) -> int:
         if self.trace is not None:
@@ -147,31 +148,13 @@ class ScheduledNetwork:
                                                         **msg.fields()})
 
 
-class ReplayWorld:
+class ReplayWorld(World):
     """A world that carries out a scenario's schedule step by step (SimPy's clock
-    moves to each step's time)."""
+    moves to each step's time): the simulator's hosts and clients, on a
+    :class:`ScheduledNetwork`."""
 
-    def __init__(self, scenario: Scenario, *, record_trace: bool = True, stream: bool = False) -> None:
-        self.scenario = sc = scenario
-        self.env = env = simpy.Environment()
-        self.trace: Optional[T.Trace] = T.Trace() if record_trace else None
-        self.history = History()
-        self.net = net = ScheduledNetwork(env, self.trace)
-        self.client_metrics = ClientMetrics()
-        self.protocol = proto = load_protocol(sc.protocol)
-        params = dict(sc.params)
-        servers = sc.servers
-        self.hosts: dict[str, Host] = {}
-        for pid in servers:
-            host = Host(env, net, self.history, self.trace, pid, lambda pid=pid: proto(pid, servers, params))
-            self.hosts[pid] = host
-            net.add_node(host)
-        self.clients: list[Client] = []
-        for c in sc.clients:
-            client = Client(env, net, self.history, self.trace, c.name, c.requests, c.servers or servers,
-                            c.mode or proto.client_mode, c.retry, self.client_metrics)
-            self.clients.append(client)
-            net.add_node(client)
+    def make_network(self) -> "ScheduledNetwork":
+        return ScheduledNetwork(self.env, self.trace)
 
     def run(self, until: Optional[float] = None) -> History:
         sc = self.scenario

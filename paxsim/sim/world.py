@@ -34,7 +34,7 @@ class World:
             self.history = History.streaming(StreamChecker())
         else:
             self.history = History()
-        self.net = net = Network(env, self.trace)
+        self.net = net = self.make_network()
         self.client_metrics = ClientMetrics()
         self.protocol = proto = load_protocol(sc.protocol)
         params = dict(sc.params)
@@ -60,6 +60,10 @@ class World:
             self._schedule_fault(f)
 
     # ---- construction ---------------------------------------------------------------
+    def make_network(self) -> Network:
+        """The network the hosts and clients talk through (a replay has its own)."""
+        return Network(self.env, self.trace)
+
     def _build_links(self) -> None:
         sc = self.scenario
         procs = sc.processes

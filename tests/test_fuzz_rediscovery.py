@@ -52,7 +52,10 @@ STAGES = [
      lambda r, c: "S1" in crashed(r) and (lost(r, "ACC") or c["recoveries"])),
     ("wait_for_learn_fallback", 2, False, "fig07", ("partition", "isolate"),
      lambda r, c: split(r)),                                                     # a partition
-    ("wait_for_learn_majority", 3, False, "fig09a", FAMILIES,
+    # Fig. 9 is STUCK since #12 (a server never learns a second value for a slot): a
+    # false detection leaves two leaders that never decide slot 1. Without recoveries,
+    # which fork this stage more simply (it persists nothing), that is what is found.
+    ("wait_for_learn_majority", 3, True, "fig09a", ("partition", "isolate", "delay"),
      lambda r, c: leaders(r)),                              # a server takes over while another still leads
     ("leader_change_rounds", 5, False, "fig12a", FAMILIES,
      lambda r, c: len(leaders(r)) >= 2 and (crashed(r) or split(r))),            # a leader change

@@ -60,26 +60,3 @@ def test_the_fuzzers_story_tells_each_partition_its_own_end():
     a, b = w.scenario.faults
     assert describe_fault(a).endswith("healing at t=30")
     assert describe_fault(b).endswith("healing at t=40")
-
-
-def test_fuzzed_schedules_write_out_when_each_partition_ends():
-    """The fuzzer's search keeps one partition in force at a time (as it was tuned);
-    now that partitions compose, each one's end is written into the schedule, so
-    its story says what runs."""
-    from paxsim.fuzz.strategies import one_partition_at_a_time
-    from paxsim.scenario import from_dict
-
-    A = {"at": 2.0, "partition": [["S1"], ["S2", "S3"]]}
-    B = {"at": 2.5, "partition": [["S3", "C2"], ["S1", "S2"]], "until": 32.5}
-    C = {"at": 20.0, "partition": [["S2", "C2"], ["S1", "S3"]], "until": 40.0}
-    D = {"at": 40.0, "partition": [["S1"], ["S2", "S3"]], "until": 45.0}
-    out = one_partition_at_a_time([A, B, C, D])
-    assert [f.get("until") for f in out] == [2.5, 20.0, 32.5, 45.0]
-    sc = from_dict({"description": "fuzzed", "protocol": "paxos", "servers": 3,
-                    "clients": [{"name": "C1", "requests": [{"id": "m1", "at": 1.0}]},
-                                {"name": "C2", "requests": [{"id": "m2", "at": 1.0}]}],
-                    "faults": out}, name="f")
-    assert describe_fault(sc.faults[0]).endswith("healing at t=2.5")
-    # a heal ends what is in force; a partition that would end as it starts is left out
-    assert one_partition_at_a_time([A, {"at": 2.0, "partition": [["S2"], ["S1", "S3"]]}, {"at": 9.0, "heal": True}]) \
-        == [{"at": 2.0, "partition": [["S2"], ["S1", "S3"]], "until": 9.0}, {"at": 9.0, "heal": True}]

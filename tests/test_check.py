@@ -250,3 +250,33 @@ def test_bad_input_is_one_line_and_exit_2(argv, problem, capsys, tmp_path):
     assert rc == 2
     assert problem in err and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "never").exists()
+
+
+class Ticker(__import__("paxsim").protocols.Replica):
+    """Two periodic timers, one every 1 and one every 2 time units; ignores messages."""
+
+    name = "ticker"
+
+    def on_start(self, now):
+        from paxsim.types import SetTimer
+
+        return [SetTimer("a", 1.0), SetTimer("b", 2.0)]
+
+    def on_timer(self, now, name):
+        from paxsim.types import SetTimer
+
+        return [SetTimer(name, 1.0 if name == "a" else 2.0)]
+
+
+def test_timers_fire_in_deadline_order_and_time_never_goes_back():
+    """Start: a due at 1, b at 2. Only a may fire first (t=1); then a and b are both
+    due at 2, in either order: 4 states within two firings, and no path where b fires
+    before a has fired at 1."""
+    sp = Setup(Ticker, ("S1",), ("C1",), 1, {}, mode="one")
+    out = explore(sp, Bounds(**{**NONE, "timeouts": 2}))
+    assert out.complete and out.stats.states == 4
+    from paxsim.explore.model import System
+
+    system = System(sp, Bounds(**{**NONE, "timeouts": 1}))
+    (first,) = [s for s in system.successors(system.initial()) if s.action.kind == "timer"]
+    assert first.action.timer == "a" and first.now == 1.0

@@ -60,18 +60,23 @@ class RunResult:
         }
 
 
+def make_world(scenario: Scenario, *, record_trace: bool = True, stream: bool = False) -> World:
+    """The world that carries ``scenario`` out: the simulator's, or, for a scenario
+    with a ``[[schedule]]`` (paxsim check's counterexamples), one that replays it."""
+    if scenario.schedule:
+        from .sim.replay import ReplayWorld
+
+        return ReplayWorld(scenario, record_trace=record_trace)
+    return World(scenario, record_trace=record_trace, stream=stream)
+
+
 def run_scenario(scenario: Scenario, seed: Optional[int] = None, *, record_trace: bool = True,
                  stream: bool = False) -> RunResult:
     """Run ``scenario`` and check it. ``stream``: judge the records as they come and
     keep none (the result's history then has no records; see :mod:`paxsim.streaming`)."""
     if seed is not None:
         scenario = scenario.with_seed(seed)
-    if scenario.schedule:  # an exact interleaving (paxsim check's counterexamples)
-        from .sim.replay import ReplayWorld
-
-        world = ReplayWorld(scenario, record_trace=record_trace)
-    else:
-        world = World(scenario, record_trace=record_trace, stream=stream)
+    world = make_world(scenario, record_trace=record_trace, stream=stream)
     history = world.run()
     verdict = check(history)
     if world.trace is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -216,7 +217,10 @@ def test_check_command_writes_a_scenario_that_paxsim_run_replays(tmp_path, capsy
     assert rc == 1
     assert "UNSAFE: a path of 2 steps" in text and "replayed in the simulator: UNSAFE" in text
     (path,) = list(out.glob("*.toml"))
-    assert path.with_suffix(".html").read_text().startswith("<!DOCTYPE html")
+    page = path.with_suffix(".html").read_text()
+    assert page.startswith("<!DOCTYPE html")
+    blob = re.search(r'<script id="run" type="application/json">(.*?)</script>', page, re.S).group(1)
+    assert sorted(json.loads(blob)["states"]) == ["S1", "S2"]  # the view replays the schedule: replica state too
     assert path.read_text().startswith("# Found by: paxsim check --protocol uncoordinated")
     assert tomllib.loads(path.read_text())["expected"] == "UNSAFE"
     assert cli(["run", str(path), "--events", "0"]) == 0  # outcome matches the expected UNSAFE

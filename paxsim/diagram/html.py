@@ -126,14 +126,14 @@ def _rebind(factory: Callable, proto: type, cls: type) -> Callable:
 def replay_states(scenario: Any, seed: Optional[int], n_records: int) -> Optional[dict[str, list]]:
     """Run ``scenario`` (with ``seed``) again, observing every replica; None if its
     protocol has no ``inspect()`` or the replay's trace differs from the one shown."""
+    from ..driver import make_world
     from ..protocols import load_protocol
-    from ..sim.world import World
 
     if not callable(getattr(load_protocol(scenario.protocol), "inspect", None)):
         return None
     if seed is not None:
         scenario = scenario.with_seed(seed)
-    world = World(scenario, record_trace=True)
+    world = make_world(scenario, record_trace=True)
     rec = StateRecorder()
     rec.attach(world)
     world.run()

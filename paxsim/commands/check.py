@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tomllib
-from typing import Any, Optional
+from typing import Optional
 
 from ..cli import UsageError
 from ..limits import MAX_COUNT, MAX_TIME
@@ -55,28 +54,13 @@ def add_parser(sub) -> None:
     p.add_argument("--strategy", choices=("bfs", "dfs"), default="bfs",
                    help="breadth-first (shortest counterexample) or depth-first (default %(default)s)")
     p.add_argument("--budget-seconds", type=float, metavar="S", help="stop after S seconds (wall clock)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="a protocol parameter (repeatable), e.g. --param suspect=3")
+    from ..overrides import add_param_option
+
+    add_param_option(p)
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help="where to write a counterexample (default ./%(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=main)
-
-
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; a value is read as TOML (3, 2.5, true, "x"), or kept as text."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"--param: expected KEY=VALUE, got {pair!r}")
-        try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw.strip()
-        out[key] = value
-    return out
 
 
 def _count(name: str, value: Optional[int], low: int, high: int = MAX_COUNT) -> None:
@@ -86,7 +70,8 @@ def _count(name: str, value: Optional[int], low: int, high: int = MAX_COUNT) -> 
 def setup_from_args(args):
     """The protocol, setup and bounds the flags describe (every flag validated)."""
     from ..explore import Bounds, Setup
-    from ..protocols import ParamError, load_protocol
+    from ..overrides import check_params, parse_params
+    from ..protocols import load_protocol
 
     proto = load_protocol(args.protocol)
     servers = args.servers if args.servers is not None else max(proto.min_servers, min(3, proto.max_servers or 3))
@@ -109,11 +94,7 @@ def setup_from_args(args):
         _count("--max-depth", depth, 1)
     check_flag("--budget-seconds", args.budget_seconds, 0, MAX_TIME, above=True)
     check_flag("--retry", args.retry, 0, MAX_TIME)  # 0: clients never resend
-    try:
-        params = proto.check_params(parse_params(args.param), servers)
-    except ParamError as exc:
-        flag = "--servers" if exc.key == "servers" else f"--param {exc.key}"
-        raise UsageError(f"{flag}: {exc.problem}") from None
+    params = check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
     setup = Setup(proto, tuple(f"S{i}" for i in range(1, servers + 1)),
                   tuple(f"C{i}" for i in range(1, args.clients + 1)), args.requests, params,
                   retry=args.retry, mode=args.client_mode or proto.client_mode)
@@ -134,7 +115,7 @@ def found_by(args, setup, bounds) -> str:
              f"--max-crashes {bounds.crashes} --max-recoveries {bounds.recoveries}",
              f"--max-timeouts {bounds.timeouts} --max-depth {bounds.depth if bounds.depth is not None else 'none'}",
              f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} --strategy {args.strategy}"]
-    words += [f"--param {p}" for p in args.param]
+    words += [f"--param {p}" for p in args.param or ()]
     return " ".join(words)
 
 

@@ -2,7 +2,11 @@
 
 A scenario with a ``[[schedule]]`` leaves nothing to chance: its network delivers
 no message by itself and fires no timer by itself. Each step says what happens
-next, at what time:
+next, and at what time on the clock of the process it happens to (the receiver of
+a message, the owner of a timer, the server that crashes or recovers); each
+process's steps are listed in time order. With one clock for all (the
+simulator's model) the whole schedule is in time order; ``paxsim check --clocks
+per-process`` writes schedules where each process keeps its own clock:
 
     [[schedule]]
     at = 0.0
@@ -85,7 +89,7 @@ def parse_schedule(raw: Any, err: Callable[[str, str], Exception], servers: Sequ
     if len(raw) > MAX_COUNT:
         raise err("schedule", f"at most {MAX_COUNT:,} steps, got {len(raw):,}")
     steps: list[Step] = []
-    last = 0.0
+    last: dict[str, float] = {}  # per process: the time of its latest step so far
     for i, s in enumerate(raw):
         path = f"schedule[{i}]"
         if not isinstance(s, dict):
@@ -103,10 +107,13 @@ def parse_schedule(raw: Any, err: Callable[[str, str], Exception], servers: Sequ
         problem = number_problem(at)  # as every time in a scenario
         if problem:
             raise err(f"{path}.at", problem if "at most" in problem else f"{problem} (a finite time >= 0)")
-        if at < last:
-            raise err(f"{path}.at", f"steps must be listed in time order ({at:g} < {last:g})")
-        last = float(at)
         value = s[kind]
+        actor = value.split("->")[-1] if kind in MESSAGE_STEPS and isinstance(value, str) else value
+        if isinstance(actor, str) and at < last.get(actor, 0.0):
+            raise err(f"{path}.at", f"the steps of {actor} must be listed in time order "
+                                    f"({at:g} < {last[actor]:g}, its clock never goes back)")
+        if isinstance(actor, str):
+            last[actor] = float(at)
         allowed = "msg" if kind in MESSAGE_STEPS else "name" if kind == "timer" else None
         for k in ("msg", "name"):
             if k in s and k != allowed:

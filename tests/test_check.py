@@ -247,6 +247,8 @@ def test_check_json_reports_the_search(capsys, tmp_path):
     (["--protocol", "paxos", "--param", "nope=1"], "--param nope"),
     (["--protocol", "paxos", "--param", "suspect"], "KEY=VALUE"),
     (["--protocol", "paxos", "--retry", "nan"], "--retry"),
+    (["--protocol", "paxos", "--max-delays", "some"], "--max-delays: must be a whole number or 'any'"),
+    (["--protocol", "paxos", "--max-delays", "-1"], "--max-delays"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, problem, capsys, tmp_path):
     rc = cli(["check", *argv, "--out", str(tmp_path / "never")])
@@ -284,3 +286,167 @@ def test_timers_fire_in_deadline_order_and_time_never_goes_back():
     system = System(sp, Bounds(**{**NONE, "timeouts": 1}))
     (first,) = [s for s in system.successors(system.initial()) if s.action.kind == "timer"]
     assert first.action.timer == "a" and first.now == 1.0
+
+
+def test_per_process_clocks_let_one_server_time_out_alone_and_replay_with_its_own_clock():
+    """With per-process clocks only the Ticker's own timers order its firings: S2's
+    timer a fires twice (S2's clock reaches 2) while S1's clock stays at 0, which one
+    clock forbids (S1's a is due at 1 too). The replay gives each process its clock
+    back: the schedule's times go back (S2 at 2, then S1 at 1) and every firing is
+    carried out at its own deadline."""
+    sp = Setup(Ticker, ("S1", "S2"), ("C1",), 1, {}, mode="one")
+    local = Bounds(**{**NONE, "timeouts": 3, "clocks": "per-process"})
+    from paxsim.explore.model import System
+
+    system = System(sp, local)
+    st = system.initial()
+    for pid in ("S2", "S2", "S1"):
+        (st,) = [s for s in system.successors(st)
+                 if s.action.kind == "timer" and s.action.process == pid and s.action.timer == "a"]
+    assert [a.time for a in st.path()] == [1.0, 2.0, 1.0]
+    one_clock = System(sp, Bounds(**{**NONE, "timeouts": 3}))
+    g = one_clock.initial()
+    for _ in range(2):
+        g = [s for s in one_clock.successors(g) if s.action.process == "S2" and s.action.timer == "a"]
+        if not g:
+            break
+        (g,) = g
+    assert g == []  # with one clock S1's a (due at 1) must fire before S2's second a (due at 2)
+    d = scenario_dict(sp, st.path(), "x", "tests.test_check:Ticker")
+    d["expected"] = "SAFE"
+    result = run_scenario(from_dict(d, "<check>"))
+    fired = [(e[0], e[2]) for e in result.trace.events if e[1] == "timer"]
+    assert fired == [(1.0, "S2"), (2.0, "S2"), (2.0, "S1")]  # drawn at the latest clock so far
+    assert explore(sp, local).stats.states > explore(sp, Bounds(**{**NONE, "timeouts": 3})).stats.states
+
+
+@pytest.mark.parametrize("clocks", ["global", "per-process"])
+def test_crashes_after_own_steps_and_recoveries_before_them_change_no_verdict(clocks):
+    """Offering a crash only right after the server's own step (and, with
+    per-process clocks, a recovery only right before one) finds the same verdicts
+    and counterexample lengths as crashing and recovering at every state, with
+    fewer transitions (and, with per-process clocks, fewer states: a server that
+    recovered and has not acted yet is no state of its own)."""
+    from paxsim.explore import model
+
+    cases = [(setup("uncoordinated", 2, 2), {"crashes": 1, "recoveries": 1}),
+             (setup(**RETRANS), {"timeouts": 2, "crashes": 1, "recoveries": 1}),
+             (setup("wait_for_learn_majority", 3, 2), {"crashes": 1, "recoveries": 1}),
+             (setup("paxos", 3, 1), {"crashes": 1, "recoveries": 1})]
+    original = model.System.__init__
+
+    def plain(self, *a, **k):
+        original(self, *a, **k)
+        self.canonical_faults = False
+
+    for sp, extra in cases:
+        b = Bounds(**{**NONE, **extra, "clocks": clocks})
+        reduced = explore(sp, b)
+        model.System.__init__ = plain
+        try:
+            every = explore(sp, b)
+        finally:
+            model.System.__init__ = original
+        assert (reduced.outcome, reduced.complete) == (every.outcome, every.complete), sp.protocol
+        assert len(reduced.path) == len(every.path)
+        if every.complete:
+            assert reduced.stats.transitions < every.stats.transitions
+            assert (reduced.stats.states < every.stats.states if clocks == "per-process"
+                    else reduced.stats.states == every.stats.states)
+
+
+def _reachable(sp, bounds, canonical: bool) -> set:
+    """Every state key within the bounds (no judging, no stop at a violation)."""
+    from paxsim.explore.model import System
+
+    system = System(sp, bounds)
+    system.canonical_faults = canonical
+    first = system.initial()
+    seen, todo = {first.key(): 0}, [first]
+    while todo:
+        st = todo.pop()
+        if st.depth >= bounds.depth:
+            continue
+        for child in system.successors(st):
+            k = child.key()
+            if seen.get(k, bounds.depth + 1) > child.depth:  # new, or reached in fewer steps
+                seen[k] = child.depth
+                todo.append(child)
+    frozen = {rid: f for f, rid in system.ids.items()}  # replica ids are per search: compare what they stand for
+    return {k[:2] + (tuple((frozen.get(s[0]),) + s[1:] for s in k[2]),) + k[3:] for k in seen}
+
+
+@pytest.mark.parametrize("sp, extra", [
+    (setup(**RETRANS), {"timeouts": 2}),
+    (setup("wait_for_learn_majority", 3, 1), {"timeouts": 1}),
+    (setup("paxos", 2, 1), {"timeouts": 2}),
+])
+def test_crash_placement_reaches_exactly_the_states_of_crashing_anywhere(sp, extra):
+    """With one clock, crashing only right after a server's own step reaches the
+    very same states as crashing at every state; with per-process clocks, a subset
+    (no state where a recovered server has not acted yet) with the same verdicts."""
+    b = Bounds(**{**NONE, **extra, "crashes": 1, "recoveries": 1, "depth": 7})
+    assert _reachable(sp, b, True) == _reachable(sp, b, False)
+    local = Bounds(**{**NONE, **extra, "crashes": 1, "recoveries": 1, "depth": 7, "clocks": "per-process"})
+    reduced, every = _reachable(sp, local, True), _reachable(sp, local, False)
+    assert reduced < every
+    for k in every - reduced:  # each one a server right after its recovery, before its next step
+        assert any(s[0] == _fresh(sp, i, k[1][i], s[1]) for i, s in enumerate(k[2])), k
+
+
+def _fresh(sp, i, clock, store):
+    """The frozen state of server ``i`` just recovered at ``clock`` with ``store``."""
+    from paxsim.explore.freeze import freeze
+
+    replica = sp.protocol(sp.servers[i], sp.servers, sp.params)
+    replica.on_recover(clock, dict(store))
+    return freeze(replica)
+
+
+# ---------------------------------------------------------------- --max-delays ---
+
+def test_no_delays_and_no_faults_leave_one_path():
+    """With every message in send order and nothing else allowed, the world runs
+    one way only: each state has one successor, so states = steps + 1."""
+    sp = setup("paxos", 3, 2)
+    out = explore(sp, Bounds(**{**NONE, "delays": 0}))
+    assert out.complete and out.outcome == "SAFE"
+    assert out.stats.states == out.stats.max_depth + 1 == out.stats.transitions + 1
+
+
+def test_held_messages_are_bounded_and_left_out_of_the_replayed_schedule():
+    """wait_for_learn_majority breaks with one crash and recovery, and one accept
+    overtaken by a later one (in send order throughout, it is safe); the count of
+    held messages on the path never exceeds the bound, and the schedule the replay
+    runs names only what happens (a held message simply waits)."""
+    sp = setup("wait_for_learn_majority", 3, 2)
+    assert explore(sp, Bounds(**{**NONE, "crashes": 1, "recoveries": 1, "delays": 0})).outcome == "SAFE"
+    for k in (1, 2):
+        found = explore(sp, Bounds(**{**NONE, "crashes": 1, "recoveries": 1, "delays": k}))
+        assert found.outcome == "UNSAFE"
+        assert sum(a.kind == "hold" for a in found.path) <= k
+        d = scenario_dict(sp, found.path, "x", "wait_for_learn_majority")
+        assert len(d["schedule"]) == sum(a.kind != "hold" for a in found.path)
+        assert run_scenario(from_dict(d, "<check>")).outcome == "UNSAFE"
+
+
+@pytest.mark.parametrize("protocol, servers, clients, params, extra", STAGES)
+def test_enough_delays_find_what_any_order_finds(protocol, servers, clients, params, extra):
+    """With as many held messages as a path can hold, messages may arrive in any
+    order: the same verdict as the any-order network."""
+    sp = setup(protocol, servers, clients, params=params)
+    anyorder = explore(sp, Bounds(**{**NONE, **extra}))
+    held = explore(sp, Bounds(**{**NONE, **extra, "delays": 6}))
+    assert held.outcome == anyorder.outcome == "UNSAFE"
+
+
+def test_a_timer_waits_until_every_message_not_held_has_arrived():
+    sp = setup(**RETRANS)
+    from paxsim.explore.model import System
+
+    system = System(sp, Bounds(**{**NONE, "timeouts": 1, "delays": 0}))
+    st = system.initial()
+    while st.queue:
+        assert all(s.action.kind != "timer" for s in system.successors(st))
+        (st,) = [s for s in system.successors(st) if s.action.kind == "deliver"]
+    assert any(s.action.kind == "timer" for s in system.successors(st))

@@ -41,6 +41,14 @@ def add_parser(sub) -> None:
                    help="recoveries per path (default: as many as --max-crashes)")
     p.add_argument("--max-timeouts", type=int, default=4, metavar="T",
                    help="timer firings per path, servers' and clients' together (default %(default)s)")
+    p.add_argument("--max-delays", default="any", metavar="K",
+                   help="messages per path that arrive after messages sent later than them; all others arrive "
+                        "in the order they were sent. 'any' (the default): the network may reorder anything. "
+                        "A small K reaches deep paths (several leader changes) in seconds")
+    p.add_argument("--clocks", choices=("global", "per-process"), default="global",
+                   help="global: one clock, timers fire in deadline order across all processes (the simulator's "
+                        "model); per-process: each process's clock moves only when its own timer fires, so one "
+                        "server can time out while the others' timers wait (default %(default)s)")
     p.add_argument("--max-depth", default="60", metavar="N",
                    help="steps per path, or 'none' (then --budget-seconds is required) (default %(default)s)")
     p.add_argument("--network", choices=("multiset", "set"), default="multiset",
@@ -67,6 +75,19 @@ def _count(name: str, value: Optional[int], low: int, high: int = MAX_COUNT) -> 
     check_flag(name, value, low, high, whole=True)
 
 
+def _count_or_word(flag: str, raw, word: str, low: int) -> Optional[int]:
+    """A whole number of at least ``low``, or None for ``word`` ("none", "any")."""
+    text = str(raw).strip().lower()
+    if text == word:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{flag}: must be a whole number or '{word}', got {raw!r}") from None
+    _count(flag, value, low)
+    return value
+
+
 def setup_from_args(args):
     """The protocol, setup and bounds the flags describe (every flag validated)."""
     from ..explore import Bounds, Setup
@@ -80,18 +101,10 @@ def setup_from_args(args):
     _count("--requests", args.requests, 1, MAX_REQUESTS)
     for flag in ("max_drops", "max_dups", "max_crashes", "max_recoveries", "max_timeouts"):
         _count("--" + flag.replace("_", "-"), getattr(args, flag), 0)
-    depth_raw = str(args.max_depth).strip().lower()
-    if depth_raw == "none":
-        depth = None
-        if args.budget_seconds is None:
-            raise UsageError("--max-depth none: a search without a depth bound may never end; "
-                             "give --budget-seconds too")
-    else:
-        try:
-            depth = int(depth_raw)
-        except ValueError:
-            raise UsageError(f"--max-depth: must be a whole number or 'none', got {args.max_depth!r}") from None
-        _count("--max-depth", depth, 1)
+    depth = _count_or_word("--max-depth", args.max_depth, "none", 1)
+    if depth is None and args.budget_seconds is None:
+        raise UsageError("--max-depth none: a search without a depth bound may never end; give --budget-seconds too")
+    delays = _count_or_word("--max-delays", args.max_delays, "any", 0)
     check_flag("--budget-seconds", args.budget_seconds, 0, MAX_TIME, above=True)
     check_flag("--retry", args.retry, 0, MAX_TIME)  # 0: clients never resend
     params = check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
@@ -100,7 +113,8 @@ def setup_from_args(args):
                   retry=args.retry, mode=args.client_mode or proto.client_mode)
     recoveries = args.max_crashes if args.max_recoveries is None else args.max_recoveries
     bounds = Bounds(drops=args.max_drops, dups=args.max_dups, crashes=args.max_crashes, recoveries=recoveries,
-                    timeouts=args.max_timeouts, depth=depth, network=args.network)
+                    timeouts=args.max_timeouts, depth=depth, network=args.network, delays=delays,
+                    clocks=args.clocks)
     return setup, bounds
 
 
@@ -114,6 +128,7 @@ def found_by(args, setup, bounds) -> str:
              f"--requests {setup.requests} --max-drops {bounds.drops} --max-dups {bounds.dups}",
              f"--max-crashes {bounds.crashes} --max-recoveries {bounds.recoveries}",
              f"--max-timeouts {bounds.timeouts} --max-depth {bounds.depth if bounds.depth is not None else 'none'}",
+             f"--max-delays {bounds.delays if bounds.delays is not None else 'any'} --clocks {bounds.clocks}",
              f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} --strategy {args.strategy}"]
     words += [f"--param {p}" for p in args.param or ()]
     return " ".join(words)
@@ -130,7 +145,9 @@ def main(args) -> int:
             f"request{'s' if setup.requests != 1 else ''}")
     bounds_line = (f"bounds: drops {b.drops}, duplicates {b.dups}, crashes {b.crashes}, recoveries {b.recoveries}, "
                    f"timer firings {b.timeouts}, depth {b.depth if b.depth is not None else 'none'}, "
-                   f"network {b.network}; client resend {'after %g' % setup.retry if setup.retry else 'off'}")
+                   f"network {b.network}, "
+                   f"{'any order' if b.delays is None else 'send order but for %d held back' % b.delays}, "
+                   f"clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}")
     if not args.json:
         print(f"checking {head}")
         print(bounds_line)

@@ -17,6 +17,8 @@ from .model import Action, Setup
 def steps(path: list[Action]) -> list[Step]:
     out = []
     for a in path:
+        if a.kind == "hold":
+            continue  # a replay holds every message until a step names it
         if a.msg is not None:
             out.append(Step(a.time, a.kind, src=a.src, dst=a.dst, msg=message_key(a.msg)))
         elif a.kind == "timer":
@@ -64,7 +66,8 @@ def story(path: list[Action]) -> list[str]:
                 what = f"{a.src}'s reply {label} for {a.msg.request.id} to {a.dst}"
             else:
                 what = f"{a.src}'s {label} to {a.dst}"
-            verb = {"deliver": "arrives", "drop": "is lost", "duplicate": "is duplicated"}[a.kind]
+            verb = {"deliver": "arrives", "drop": "is lost", "duplicate": "is duplicated",
+                    "hold": "is held back (later messages overtake it)"}[a.kind]
             lines.append(f"{k:>3}. {t}: {what} {verb}")
         elif a.kind == "timer":
             lines.append(f"{k:>3}. {t}: {a.process}'s {a.timer} timer fires")

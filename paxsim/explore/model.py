@@ -36,6 +36,17 @@ from .freeze import clone, freeze
 RETRY_TIMER = "retry"
 """The name of a client's resend timer in actions, paths and schedules."""
 
+SENDING = (Send, Broadcast, Reply)
+"""Effects that put messages in flight."""
+
+DROPS, DUPS, CRASHES, RECOVERIES, TIMEOUTS, DELAYS = range(6)
+"""Positions in a state's ``used`` counts (along its path)."""
+
+
+def spend(used: tuple, which: int) -> tuple:
+    """``used`` with one more of ``which`` spent."""
+    return used[:which] + (used[which] + 1,) + used[which + 1:]
+
 
 # ------------------------------------------------------------------ settings ---
 
@@ -50,10 +61,13 @@ class Bounds:
     timeouts: int = 4          # timer firings of servers and clients together
     depth: Optional[int] = 60  # None: no depth bound (needs a time budget)
     network: str = "multiset"  # or "set": identical messages in flight are one
+    delays: Optional[int] = None  # None: any order; k: in send order but for k messages held back
+    clocks: str = "global"     # or "per-process": each process has a clock of its own
 
     def to_json(self) -> dict[str, Any]:
         return {"drops": self.drops, "dups": self.dups, "crashes": self.crashes, "recoveries": self.recoveries,
-                "timeouts": self.timeouts, "depth": self.depth, "network": self.network}
+                "timeouts": self.timeouts, "depth": self.depth, "network": self.network, "delays": self.delays,
+                "clocks": self.clocks}
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,8 @@ class ClientModel:
 # ------------------------------------------------------------------- states ---
 
 class Action:
-    """One step: ``kind`` is deliver, drop, duplicate, timer, crash or recover."""
+    """One step: ``kind`` is deliver, drop, duplicate, hold (the message is held
+    back, with ``--max-delays``), timer, crash or recover."""
 
     __slots__ = ("kind", "src", "dst", "msg", "process", "timer", "time")
 
@@ -182,15 +197,17 @@ class Server:
 class XState:
     """One state of the world. Mutable only while the successor is being built."""
 
-    __slots__ = ("now", "servers", "clients", "inflight", "used", "summary", "records", "parent", "action",
-                 "depth", "nrec", "judge")
+    __slots__ = ("now", "clocks", "servers", "clients", "inflight", "queue", "used", "summary", "records",
+                 "parent", "action", "depth", "nrec", "judge")
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = 0.0                            # one clock (with per-process clocks: 0 between steps)
+        self.clocks: tuple = ()                   # per-process clocks: servers', then clients'
         self.servers: list[Server] = []
         self.clients: list[ClientModel] = []
-        self.inflight: dict[tuple, int] = {}      # (src, dst, msg) -> copies
-        self.used = (0, 0, 0, 0, 0)               # drops, dups, crashes, recoveries, timeouts
+        self.inflight: dict[tuple, int] = {}      # (src, dst, msg) -> copies (held back, with --max-delays)
+        self.queue: tuple = ()                    # with --max-delays: the rest of what is in flight, in send order
+        self.used = (0, 0, 0, 0, 0, 0)            # drops, dups, crashes, recoveries, timeouts, delays
         self.summary: tuple = (frozenset(), frozenset(), ())  # see System._record
         self.records: Optional[Records] = None
         self.parent: Optional[XState] = None
@@ -204,9 +221,11 @@ class XState:
         will be judged (not the path that led here)."""
         return (
             self.now,
+            self.clocks,
             tuple(s.frozen() for s in self.servers),
             tuple(c.frozen() for c in self.clients),
             frozenset(self.inflight.items()),
+            self.queue,
             self.used,
             self.summary,
         )
@@ -214,7 +233,7 @@ class XState:
     def release(self) -> None:
         """Forget what only expanding this state needed (its successors are made):
         a state that stays reachable as a parent keeps just its action and records."""
-        self.servers = self.clients = self.inflight = self.summary = None  # type: ignore[assignment]
+        self.servers = self.clients = self.inflight = self.queue = self.summary = None  # type: ignore[assignment]
 
     def path(self) -> list[Action]:
         out: list[Action] = []
@@ -240,6 +259,12 @@ class System:
         self.ids: dict[Any, int] = {}          # frozen replica state -> id
         self.replicas: list[Replica] = []      # id -> one copy of that state (never changed)
         self.memo: dict[tuple, tuple[int, Sequence[Any]]] = {}
+        self.fifo = bounds.delays is not None  # see _fifo_successors
+        self.local = bounds.clocks == "per-process"  # see _at
+        # Crashes right after a server's own step, recoveries (per-process clocks)
+        # right before one (see _crash and _own_steps); False: at every state, the
+        # plain search that tests compare the reduced one with.
+        self.canonical_faults = True
 
     def _replica(self, pid: ProcessId) -> Replica:
         return self.setup.protocol(pid, self.setup.servers, self.params)
@@ -276,6 +301,8 @@ class System:
     # ---- building blocks --------------------------------------------------------------
     def initial(self) -> XState:
         st = XState()
+        if self.local:
+            st.clocks = (0.0,) * (len(self.setup.servers) + len(self.setup.clients))
         started = []
         for pid in self.setup.servers:
             replica = self._replica(pid)
@@ -292,9 +319,11 @@ class System:
     def _child(self, st: XState, action: Action) -> XState:
         new = XState()
         new.now = st.now
+        new.clocks = st.clocks
         new.servers = list(st.servers)
         new.clients = list(st.clients)
         new.inflight = dict(st.inflight)
+        new.queue = st.queue
         new.used = st.used
         new.summary = st.summary
         new.records = st.records
@@ -319,6 +348,11 @@ class System:
     def _put(self, st: XState, src: ProcessId, dst: ProcessId, msg: Message) -> None:
         env = (src, dst, msg)
         n = st.inflight.get(env, 0)
+        if self.fifo:
+            if self.bounds.network == "set" and (n or env in st.queue):
+                return
+            st.queue = st.queue + (env,)
+            return
         if n and self.bounds.network == "set":
             return
         st.inflight[env] = n + 1
@@ -462,68 +496,221 @@ class System:
         is reachable from ``s``. (Drops, by the same argument, never reach a
         violation that no drop reaches; they are explored all the same, as the
         bounds ask, so that ``--max-drops`` means what it says.)"""
+        crashes_left = st.used[CRASHES] < self.bounds.crashes and self.canonical_faults
+        for new in self._fifo_successors(st) if self.fifo else self._any_order_successors(st):
+            if self.local:
+                new.now = 0.0  # each step reads its process's clock (_at); this one is not part of the state
+            yield new
+            if crashes_left:
+                i = self._actor(new.action)
+                if i is not None and new.servers[i].up:
+                    yield self._crash(new, i)
+
+    def _actor(self, action: Action) -> Optional[int]:
+        """The server whose state ``action`` may have changed (None: no server's)."""
+        if action.kind == "deliver":
+            return self.sindex.get(action.dst)
+        if action.kind in ("timer", "recover"):
+            return self.sindex.get(action.process)
+        return None
+
+    def _crash(self, st: XState, i: int) -> XState:
+        """``st`` with server ``i`` crashed (its stable storage kept).
+
+        A server crashes only at the start or right after a step of its own (a
+        message it received, a timer of its own, its recovery), never between
+        steps of others. That loses nothing: between its last step and the
+        crash, only other processes acted, and nothing they do depends on
+        whether it is up (a message to it that reached the head of the queue in
+        between was held back or lost, which it may be when it is down as well).
+        So every path with a crash anywhere has a twin with the crash moved back
+        to right after the server's last step, with the same records. Because the
+        crash is offered as a successor of that step's state (not as a choice
+        that depends on which step came last), merging equal states stays exact."""
+        new = self._child(st, Action("crash", process=self.setup.servers[i], time=self._at(st, i)))
+        if self.local:
+            new.now = 0.0
+        s = st.servers[i]
+        new.servers[i] = Server(False, -1, s.store, {})
+        new.used = spend(st.used, CRASHES)
+        return new
+
+    def _at(self, st: XState, k: int) -> float:
+        """The time at which process ``k`` (servers first, then clients) acts.
+
+        With one clock (``global``, the simulator's model) that is the world's time.
+        With ``per-process`` clocks, each process has its own, which moves on only
+        when one of its timers fires (to that timer's deadline): a message arrives
+        at its receiver's clock. Safety in an asynchronous system cannot depend on
+        how clocks relate, and each process still sees its own timers fire in
+        deadline order; the gain is that one server can suspect its leader without
+        every other server's timers firing first."""
+        return st.clocks[k] if self.local else st.now
+
+    def _any_order_successors(self, st: XState) -> Iterator[XState]:
         b = self.bounds
-        drops, dups, crashes, recoveries, timeouts = st.used
+        used = st.used
         envs = list(st.inflight)
         for env in envs:
             new = self.deliver(st, env)
             if new is not None:
                 yield new
-        if timeouts < b.timeouts:
+        if used[TIMEOUTS] < b.timeouts:
             yield from self._fire_due(st)
-        if drops < b.drops:
+        if used[DROPS] < b.drops:
             for env in envs:
-                new = self._child(st, Action("drop", src=env[0], dst=env[1], msg=env[2], time=st.now))
+                new = self._child(st, Action("drop", src=env[0], dst=env[1], msg=env[2],
+                                             time=self._at(st, self._index(env[1]))))
                 self._take(new, env)
-                new.used = (drops + 1, dups, crashes, recoveries, timeouts)
+                new.used = spend(used, DROPS)
                 yield new
-        if dups < b.dups and b.network == "multiset":
+        if used[DUPS] < b.dups and b.network == "multiset":
             for env in envs:
-                new = self._child(st, Action("duplicate", src=env[0], dst=env[1], msg=env[2], time=st.now))
+                new = self._child(st, Action("duplicate", src=env[0], dst=env[1], msg=env[2],
+                                             time=self._at(st, self._index(env[1]))))
                 new.inflight[env] += 1
-                new.used = (drops, dups + 1, crashes, recoveries, timeouts)
+                new.used = spend(used, DUPS)
                 yield new
+        yield from self._faults(st)
+
+    def _fifo_successors(self, st: XState) -> Iterator[XState]:
+        """Successors with ``--max-delays k``: messages arrive in the order they were
+        sent (one queue for the whole network) except at most ``k`` per path, which
+        are held back when they reach the head of the queue and may then arrive at
+        any later step, or never. The message at the head is delivered, held,
+        lost or duplicated (the copy is held: it may arrive at any later step); a
+        held message may be delivered at any step.
+
+        Deciding a message's fate when it reaches the head loses nothing: until
+        then nothing can tell whether it was held, lost or copied earlier, because
+        nothing judges what is in flight. With ``k`` unbounded this is the network
+        that may reorder anything; the bound makes deep paths (two leader changes,
+        a crash and a recovery) reachable, because the search branches only where
+        a message is overtaken, lost or copied, a timer fires or a server crashes
+        or recovers. A timer fires only when every message not held back has
+        arrived: a message that arrives after a timer fired, though sent before,
+        is one held back too (the network is faster than any timer but for the
+        ``k`` held messages)."""
+        b = self.bounds
+        used = st.used
+        if st.queue:
+            head = st.queue[0]
+            src, dst, msg = head
+            new = self.deliver(st, head, ignored_too=True)
+            yield new
+            now = self._at(st, self._index(dst))
+            if used[DELAYS] < b.delays:
+                new = self._child(st, Action("hold", src=src, dst=dst, msg=msg, time=now))
+                new.queue = st.queue[1:]
+                if not (b.network == "set" and head in new.inflight):
+                    new.inflight[head] = new.inflight.get(head, 0) + 1
+                new.used = spend(used, DELAYS)
+                yield new
+            if used[DROPS] < b.drops:
+                new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, time=now))
+                new.queue = st.queue[1:]
+                new.used = spend(used, DROPS)
+                yield new
+            if used[DUPS] < b.dups and b.network == "multiset":
+                new = self._child(st, Action("duplicate", src=src, dst=dst, msg=msg, time=now))
+                new.inflight[head] = new.inflight.get(head, 0) + 1
+                new.used = spend(used, DUPS)
+                yield new
+        for env in list(st.inflight):
+            new = self.deliver(st, env)
+            if new is not None:
+                yield new
+        if used[TIMEOUTS] < b.timeouts and not st.queue:
+            yield from self._fire_due(st)
+        yield from self._faults(st)
+
+    def _index(self, pid: ProcessId) -> int:
+        """Process ``pid``'s place: servers first, then clients."""
+        i = self.sindex.get(pid)
+        return i if i is not None else len(self.sindex) + self.cindex[pid]
+
+    def _faults(self, st: XState) -> Iterator[XState]:
+        """Crashes of up servers at the start and recoveries of crashed ones, within the bounds."""
+        b = self.bounds
+        used = st.used
         for i, s in enumerate(st.servers):
             pid = self.setup.servers[i]
-            if s.up and crashes < b.crashes:
-                new = self._child(st, Action("crash", process=pid, time=st.now))
-                new.servers[i] = Server(False, -1, s.store, {})
-                new.used = (drops, dups, crashes + 1, recoveries, timeouts)
-                yield new
-            elif not s.up and recoveries < b.recoveries:
-                new = self._child(st, Action("recover", process=pid, time=st.now))
+            if s.up and used[CRASHES] < b.crashes and (st.parent is None or not self.canonical_faults):
+                yield self._crash(st, i)  # at the start; later, right after a step of its own (successors)
+            elif not s.up and used[RECOVERIES] < b.recoveries:
+                new = self._child(st, Action("recover", process=pid, time=self._at(st, i)))
+                new.now = self._at(st, i)
                 replica = self._replica(pid)
                 effects = replica.on_recover(new.now, dict(s.store))
                 new.servers[i] = Server(True, self.intern(replica), dict(s.store), {})
-                new.used = (drops, dups, crashes, recoveries + 1, timeouts)
+                new.used = spend(used, RECOVERIES)
                 self._apply(new, i, effects)
+                if not (self.local and self.canonical_faults) or any(type(e) in SENDING for e in effects):
+                    yield new
+                else:
+                    yield from self._own_steps(new, i)
+
+    def _own_steps(self, st: XState, i: int) -> Iterator[XState]:
+        """With per-process clocks, a recovery is offered only together with the
+        server's next step (a message it receives, or a timer of its own), unless
+        the recovery itself sends messages.
+
+        That loses nothing: a recovery that nothing follows changes nothing the
+        checker judges, and one followed by steps of others first has a twin with
+        the recovery moved on to right before the server's next step: nothing
+        others do depends on whether it is up (a message to it that reached the
+        head of the queue in between was held back or lost, which it may be when
+        it is up as well), and its clock, so what it recovers to, does not move
+        while it is down. (With one clock, time may move while it is down, so
+        every moment of recovery is explored.)"""
+        base = self._fifo_successors(st) if self.fifo else self._any_order_successors(st)
+        pid = self.setup.servers[i]
+        for new in base:
+            a = new.action
+            if (a.kind == "deliver" and a.dst == pid) or (a.kind == "timer" and a.process == pid):
                 yield new
 
-    def deliver(self, st: XState, env: tuple) -> Optional[XState]:
-        """The state after delivering ``env``; None when that only removes the
-        message (see :meth:`successors`)."""
+    def deliver(self, st: XState, env: tuple, ignored_too: bool = False) -> Optional[XState]:
+        """The state after delivering ``env``: a held message (with ``--max-delays``)
+        or one in flight, or the head of the queue (``ignored_too``). None when that
+        only removes the message (see :meth:`successors`), except for the head of
+        the queue, which must go for the next one to arrive."""
         src, dst, msg = env
         i = self.sindex.get(dst)
-        if i is not None and not st.servers[i].up:
-            return None  # lost at a crashed process: nothing but the message changes
+        now = self._at(st, self._index(dst))
         if i is not None:
-            rid, effects = self.step(st.servers[i].rid, "m", src, msg, st.now)
-            if not effects and rid == st.servers[i].rid:
+            server = st.servers[i]
+            if not server.up:
+                if not ignored_too:
+                    return None  # lost at a crashed process: nothing but the message changes
+                return self._received(st, env, now, True)
+            rid, effects = self.step(server.rid, "m", src, msg, now)
+            if not effects and rid == server.rid and not ignored_too:
                 return None  # the replica ignored it: nothing but the message changes
-            new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
-            self._take(new, env)
-            self._own_server(new, i, rid)
+            new = self._received(st, env, now, ignored_too)
+            if effects or rid != server.rid:
+                self._own_server(new, i, rid)
             if effects:
                 self._apply(new, i, effects)
         else:
-            new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
-            self._take(new, env)
+            new = self._received(st, env, now, ignored_too)
             c = self._own_client(new, self.cindex[dst])
             self._client_receive(new, c, src, msg)
         return new
 
+    def _received(self, st: XState, env: tuple, now: float, from_queue: bool) -> XState:
+        """The successor of ``st`` where ``env`` has left the network, at the receiver's time."""
+        new = self._child(st, Action("deliver", src=env[0], dst=env[1], msg=env[2], time=now))
+        new.now = now
+        if from_queue:
+            new.queue = st.queue[1:]
+        else:
+            self._take(new, env)
+        return new
+
     def due(self, st: XState) -> list[tuple[float, int, ProcessId, str]]:
-        """The timers that may fire next: those due first (deadline, order, process, name)."""
+        """The timers that may fire next (deadline, order, process, name): with one
+        clock, those due first; with per-process clocks, each process's own first."""
         cands: list[tuple[float, int, ProcessId, str]] = []
         for i, s in enumerate(st.servers):
             if s.up:
@@ -535,16 +722,25 @@ class System:
                 cands.append((c.retry_due, n + j, c.pid, RETRY_TIMER))
         if not cands:
             return []
+        if self.local:
+            firsts: dict[int, float] = {}
+            for t, k, *_ in cands:
+                if t < firsts.get(k, t + 1):
+                    firsts[k] = t
+            return sorted(c for c in cands if c[0] == firsts[c[1]])
         first = min(t for t, *_ in cands)
         return sorted(c for c in cands if c[0] == first)
 
     def _fire_due(self, st: XState) -> Iterator[XState]:
-        drops, dups, crashes, recoveries, timeouts = st.used
         n = len(st.servers)
         for t, order, pid, name in self.due(st):
             new = self._child(st, Action("timer", process=pid, timer=name, time=t))
-            new.now = max(st.now, t)
-            new.used = (drops, dups, crashes, recoveries, timeouts + 1)
+            if self.local:
+                new.now = max(st.clocks[order], t)
+                new.clocks = st.clocks[:order] + (new.now,) + st.clocks[order + 1:]
+            else:
+                new.now = max(st.now, t)
+            new.used = spend(st.used, TIMEOUTS)
             if order < n:
                 rid, effects = self.step(st.servers[order].rid, "t", name, None, new.now)
                 server = self._own_server(new, order, rid)

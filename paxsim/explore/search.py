@@ -5,7 +5,9 @@ checker every driver uses (:func:`paxsim.checker.check` on the path's history);
 the search stops at the first violation. Breadth-first search finds one of the
 shortest paths to it. States are deduplicated by their exact key
 (:meth:`~paxsim.explore.model.XState.key`): a dictionary of whole keys, so two
-different states are never merged. Liveness is not judged here (a bounded search
+different states are never merged; a state met again in fewer steps than before
+is expanded again, so that the depth bound means "every state some path of at
+most that many steps reaches". Liveness is not judged here (a bounded search
 cannot tell a slow run from a stuck one): it stays with simulation.
 """
 
@@ -72,34 +74,40 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
         stats.states = 1
         stats.seconds, stats.cpu_seconds = clock() - start, cpu() - cpu_start
         return Outcome(setup, bounds, strategy, False, stats, found, first.path(), first.records.history())
-    seen = {first.key()}
+    # Each state seen, with the fewest steps it was reached in: a state reached again
+    # in fewer steps is expanded again (depth-first search meets states deep first,
+    # and a crash or recovery adds two steps at once), so that the depth bound cuts
+    # no state that some shorter path reaches.
+    seen = {first.key(): 0}
     judged: set = set()  # summaries of histories already judged SAFE (see System._record)
-    frontier: deque[XState] = deque([first])
-    pop = frontier.popleft if strategy == "bfs" else frontier.pop
+    frontier = _Frontier(strategy, first)
     depth_bound = bounds.depth
     complete = True
     ticks = 0
+    best: Optional[tuple[XState, Verdict]] = None  # the shortest violation so far
     while frontier:
-        st = pop()
+        st = frontier.pop()
+        if best is not None and (strategy == "dfs" or st.depth + 1 >= best[0].depth):
+            break  # nothing left can reach a violation in fewer steps
         if depth_bound is not None and st.depth >= depth_bound:
             stats.depth_cut += 1
             continue
         for child in system.successors(st):
+            if depth_bound is not None and child.depth > depth_bound:
+                continue  # a crash right after the last step the bound allows
             stats.transitions += 1
             if child.judge and child.summary not in judged:
                 verdict = _judge(child)
                 if verdict is None:
                     judged.add(child.summary)
-                else:
-                    stats.states = len(seen) + 1
-                    stats.max_depth = max(stats.max_depth, child.depth)
-                    stats.seconds, stats.cpu_seconds = clock() - start, cpu() - cpu_start
-                    return Outcome(setup, bounds, strategy, False, stats, verdict, child.path(),
-                                   child.records.history())
+                elif best is None or child.depth < best[0].depth:
+                    best = (child, verdict)
+                    continue
             key = child.key()
-            if key in seen:
+            known = seen.get(key)
+            if known is not None and known <= child.depth:
                 continue
-            seen.add(key)
+            seen[key] = child.depth
             if child.depth > stats.max_depth:
                 stats.max_depth = child.depth
             frontier.append(child)
@@ -116,7 +124,49 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
                 break
     stats.states, stats.queue, stats.seconds = len(seen), len(frontier), clock() - start
     stats.cpu_seconds = cpu() - cpu_start
+    if best is not None:
+        child, verdict = best
+        stats.states += 1
+        stats.max_depth = max(stats.max_depth, child.depth)
+        return Outcome(setup, bounds, strategy, False, stats, verdict, child.path(), child.records.history())
     return Outcome(setup, bounds, strategy, complete, stats)
+
+
+class _Frontier:
+    """The states still to expand: breadth-first, depth by depth (a step of the
+    model may add two steps to a path, a crash right after a server's own step,
+    and such a state waits for its depth), or depth-first (last in, first out)."""
+
+    def __init__(self, strategy: str, first: XState) -> None:
+        self.bfs = strategy == "bfs"
+        self.levels: dict[int, deque[XState]] = {first.depth: deque([first])}
+        self.depth = first.depth
+        self.stack = [first]
+        self.size = 1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, st: XState) -> None:
+        self.size += 1
+        if self.bfs:
+            level = self.levels.get(st.depth)
+            if level is None:
+                level = self.levels[st.depth] = deque()
+            level.append(st)
+        else:
+            self.stack.append(st)
+
+    def pop(self) -> XState:
+        self.size -= 1
+        if not self.bfs:
+            return self.stack.pop()
+        level = self.levels.get(self.depth)
+        while not level:
+            self.levels.pop(self.depth, None)
+            self.depth += 1
+            level = self.levels.get(self.depth)
+        return level.popleft()
 
 
 def _judge(st: XState) -> Optional[Verdict]:

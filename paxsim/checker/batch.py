@@ -47,7 +47,7 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, repeat
-from operator import and_, attrgetter, eq, gt, is_, itemgetter, le, lt, not_
+from operator import and_, attrgetter, eq, gt, is_, itemgetter, le, not_
 from typing import Any, Callable, Optional
 
 from ..history import Execution, History, Invocation, Observed
@@ -288,15 +288,13 @@ class BatchChecker:
         # real_time: sweep invocations and replies in (time, pos) order; best[j] is
         # the latest chain position among the requests of the first j replies. A
         # reply at the same (time, pos) as an invocation does not precede it.
-        # In C: j, the number of replies before each invocation, is a bisection of
-        # the sorted reply keys; only the invocations with 0 < pb < best[j] are looked at.
         best = list(accumulate(rpos, max, initial=0))
-        invs = self.invs
-        pbs = list(map(first_pos.get, map(_RID, invs), repeat(0)))
-        js = list(map(bisect_left, repeat(rkeys), map(_TIME_POS, invs)))
-        for i in compress(range(len(invs)), map(lt, pbs, map(best.__getitem__, js))):
-            inv, pb, j = invs[i], pbs[i], js[i]
-            if pb > 0 and inv.request.id not in self.future_seen:
+        j = 0
+        for inv, k, pb in zip(self.invs, map(_TIME_POS, self.invs),
+                              map(first_pos.get, map(_RID, self.invs), repeat(0))):
+            while j < nr and rkeys[j] < k:
+                j += 1
+            if 0 < pb < best[j] and inv.request.id not in self.future_seen:
                 pa = best[j]
                 a = replies[rpos.index(pa, 0, j)]
                 reports.add("real_time", inv_key(inv),

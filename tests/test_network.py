@@ -42,7 +42,7 @@ def make(loss=0.0, dup=0.0, fifo=True, delay=None, seed=1):
 def blast(env, net, n, gap=0.0):
     for i in range(n):
         env.process(_send_at(env, net, i * gap, Heartbeat(upto=i))) if gap else net.send("A", "B", Heartbeat(upto=i))
-    env.run()
+    net.run()
 
 
 def _send_at(env, net, t, msg):
@@ -99,11 +99,11 @@ def test_partition_drops_across_groups_and_heal_restores():
     env, net, a, b, trace = make()
     net.partition((("A",), ("B",)))
     net.send("A", "B", Heartbeat(upto=1))
-    env.run()
+    net.run()
     assert b.got == [] and net.dropped["HB"] == 1
     net.heal()
     net.send("A", "B", Heartbeat(upto=2))
-    env.run()
+    net.run()
     assert [m.upto for _, _, m in b.got] == [2]
     kinds = [e[1] for e in trace.events]
     assert "partition" in kinds and "heal" in kinds
@@ -112,9 +112,9 @@ def test_partition_drops_across_groups_and_heal_restores():
 def test_message_in_flight_when_partition_starts_is_lost():
     env, net, a, b, _ = make(delay={"dist": "constant", "value": 5.0})
     net.send("A", "B", Heartbeat(upto=1))
-    env.run(until=1.0)
+    net.run(until=1.0)
     net.partition((("A",), ("B",)))
-    env.run()
+    net.run()
     assert b.got == []
 
 
@@ -122,7 +122,7 @@ def test_process_outside_every_group_reaches_everyone():
     env, net, a, b, _ = make()
     net.partition((("A",), ("X",)))
     net.send("A", "B", Heartbeat(upto=1))
-    env.run()
+    net.run()
     assert len(b.got) == 1
 
 
@@ -130,7 +130,7 @@ def test_message_to_a_crashed_process_is_dropped():
     env, net, a, b, trace = make()
     b.up = False
     net.send("A", "B", Heartbeat(upto=1))
-    env.run()
+    net.run()
     assert b.got == []
     assert any(e[1] == "drop" and e[5]["reason"] == "crashed" for e in trace.events)
 
@@ -195,10 +195,10 @@ def test_delivered_counts_equal_the_messages_that_arrived_with_loss_dup_and_in_f
     env, net, a, b, _ = make(loss=0.2, dup=0.3, delay={"dist": "uniform", "low": 1.0, "high": 9.0}, fifo=False)
     for i in range(2000):
         net.send("A", "B", Heartbeat(upto=i))
-    env.run(until=5.0)  # some still in flight
+    net.run(until=5.0)  # some still in flight
     assert 0 < len(b.got) < 2000
     assert net.delivered == {"HB": len(b.got)}
-    env.run()
+    net.run()
     assert net.delivered == {"HB": len(b.got)}
     assert len(b.got) == 2000 - net.dropped["HB"] + net.duplicated["HB"]
 
@@ -208,5 +208,5 @@ def test_delivered_counts_messages_lost_to_a_crash_as_dropped():
     for i in range(10):
         net.send("A", "B", Heartbeat(upto=i))
     b.up = False
-    env.run()
+    net.run()
     assert net.delivered == {} and net.dropped["HB"] == 10

@@ -38,3 +38,17 @@ def test_off_the_main_chain_too():
                  tc.saw(6, m3, tc.state(m1, m2, m3), "S1", pos=7)])
     for v in (check(h), stream(h)):
         assert "real_time" in broken(v) and "prefix_chain" in broken(v), v
+
+
+def test_off_the_main_chain_the_late_request_may_sit_below_the_replys_own():
+    # C2 sees the fork <m4 m2> at t=2: its own m2 was invoked at t=0, but m4, one node
+    # further down the fork, only at t=5 (the walk over the fork carries what it met below)
+    m3, m4 = tc.m3, tc.m4
+    h = History([tc.inv(0, m1, 1), tc.inv(0, m2, 2), tc.inv(1.5, m3, 4), tc.inv(5, m4, 7)],
+                [tc.saw(1, m1, tc.state(m1), "S1", pos=3), tc.saw(2, m2, tc.state(m4, m2), "S2", pos=5),
+                 tc.saw(3, m3, tc.state(m1, m2, m3), "S1", pos=6)])
+    for v in (check(h), stream(h)):
+        assert broken(v) == {"real_time", "prefix_chain"}, v
+        late = [x.detail for x in v.violations if x.invariant == "real_time"]
+        assert late == ["C2 saw <s^42> for m2 from S2 at t=2, but that state holds m4,"
+                        " which C2 invoked only later, at t=5"], late

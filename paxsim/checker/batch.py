@@ -323,9 +323,11 @@ class BatchChecker:
             else:
                 lst.append(o)
 
-        # Where each state leaves the main chain; the nodes off it form a forest.
-        fork_of: dict[State, int] = {}
-        children: dict[State, list[State]] = {}
+        # Where each state leaves the main chain; the nodes off it form a forest. One
+        # entry per node walked, [fork, children, replies with an equal state or None]
+        # (one lookup by state per node: a state hashes in Python). Every node of a
+        # tree leaves the chain where its root does.
+        forest: dict[State, list] = {}
         roots: list[State] = []
         on_chain = self.on_chain
 
@@ -336,49 +338,60 @@ class BatchChecker:
         for s in off_chain:
             # below a snapshot node off the main chain nothing is listed: the walk
             # stops there (the fork itself is reported)
-            path, node, why = walk_off_chain(s, on_main, fork_of)
-            k = node.length if why == "chain" else fork_of[node] if why == "known" else 0
-            for j, m in enumerate(path):
-                fork_of[m] = k
-                children[m] = []
-                if j > 0:
-                    children[m].append(path[j - 1])
+            path, node, why = walk_off_chain(s, on_main, forest)
+            k = node.length if why == "chain" else forest[node][0] if why == "known" else 0
+            below = None
+            for m in path:
+                forest[m] = [k, [] if below is None else [below], None]
+                below = m
             if path:
-                if node is not None and node in children:
-                    children[node].append(path[-1])
+                if node is not None and node in forest:
+                    forest[node][1].append(path[-1])
                 else:
                     roots.append(path[-1])
+        for s, seen in off_chain.items():
+            entry = forest.get(s)
+            if entry is not None:
+                entry[2] = seen
 
         # prefix_chain: each off-chain state against the shortest chain reply that
         # is not its prefix (the smallest conflicting pair), smallest pairs first.
+        partner_keys: dict[int, tuple] = {}  # id(partner) -> reply_key(partner): few partners, many forks
         for s, seen in off_chain.items():
-            partner = witness(fork_of[s] + 1)
+            partner = witness(forest[s][0] + 1)
             o = seen[0]
+            pk = partner_keys.get(id(partner))
+            if pk is None:
+                pk = partner_keys[id(partner)] = reply_key(partner)
+            ok = reply_key(o)
             key = (max(s.length, partner.state.length), s.length + partner.state.length,
-                   reply_key(min(o, partner, key=reply_key)))
+                   ok if ok <= pk else pk)  # reply_key(min(o, partner, key=reply_key))
             reports.add("prefix_chain", key,
                         lambda o=o, partner=partner: fork_violation(o, partner))
 
         # Contents: one depth-first walk over the forest, keeping the requests on
-        # the current path (request id -> its first length on the path).
+        # the current path (request id -> its first length on the path). A stack
+        # entry is (node, the latest invocation among its parent's requests or None)
+        # to enter a node, or (None, request id) to leave the node that put that id
+        # on the path.
         on_path: dict[str, int] = {}
         pending: list[tuple[str, tuple]] = []  # found on the path, awaiting a reply to name
         checked: set[tuple[str, State]] = set()
         inv_at = self.inv_at
+        invoked = self.invoked
+        invented = self.invented
         pm = self.chain_pm
-        latest: dict[int, tuple] = {}  # id(node) -> the latest invocation among its requests
-        stack: list[tuple[State, bool]] = [(r, False) for r in reversed(roots)]
+        stack: list[tuple[Optional[State], Any]] = [(r, None) for r in reversed(roots)]
         while stack:
-            nd, leaving = stack.pop()
+            nd, below = stack.pop()
+            if nd is None:
+                del on_path[below]
+                continue
             r = nd.request
             if r is None:
                 continue
             rid = r.id
-            if leaving:
-                if on_path.get(rid) == nd.length:
-                    del on_path[rid]
-                continue
-            k = fork_of[nd]
+            k, kids, seen = forest[nd]
             q = on_path.get(rid)
             if q is None:
                 fp = first_pos.get(rid, _INF)
@@ -388,13 +401,11 @@ class BatchChecker:
                 pending.append(("dup", (rid, q, nd.length)))
             else:
                 on_path[rid] = nd.length
-                if not self.sent(r) and rid not in self.invented:
-                    self.invented.add(rid)
+                if rid not in invoked and rid not in invented:  # not self.sent(r)
+                    invented.add(rid)
                     pending.append(("inv", (r, nd.length)))
-            below = latest.get(id(nd.parent)) if nd.parent is not None else None
             mine = inv_at.get(rid, _NEVER)
-            latest[id(nd)] = top = max(pm[k] if below is None else below, mine)
-            seen = off_chain.get(nd)
+            top = max(pm[k] if below is None else below, mine)
             if seen:
                 for o in seen:
                     if top > (o.time, o.pos):
@@ -411,9 +422,11 @@ class BatchChecker:
                     checked.add((m, nd))
                     reports.add("reply_contains_request", reply_key(o),
                                 lambda o=o: missing_violation(o))
-            stack.append((nd, True))
-            for c in reversed(children[nd]):
-                stack.append((c, False))
+            if q is None:
+                stack.append((None, rid))
+            for c in reversed(kids):
+                # a child walked from an equal copy of this node has no entry for its parent
+                stack.append((c, top if c.parent is nd else None))
 
     def held_after(self, o: Observed) -> str:
         """A request of ``o``'s state (off the main chain) invoked after ``o`` arrived."""

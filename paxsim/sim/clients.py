@@ -40,7 +40,8 @@ class Client:
         self.metrics = metrics
         self.up = True
         self.replica = None         # not a server: the network calls receive()
-        self.next = 0               # index of the next request to send
+        self.next = 0               # how many requests were taken so far (the seq of the current one)
+        self.specs = iter(requests)  # the requests not taken yet (a RequestRange makes them on demand)
         self.current: Optional[Request] = None
         self.sent_at = 0.0
         self.target = 0             # in "one" mode: index into targets
@@ -54,12 +55,12 @@ class Client:
         self._schedule_next()
 
     def _schedule_next(self) -> None:
-        if self.next >= len(self.requests):
+        spec = next(self.specs, None)
+        if spec is None:
             self.current = None
             return
-        spec = self.requests[self.next]  # made on demand: a workload may be a RequestRange
-        self.next += 1
-        request, at = Request(spec.id, self.pid, self.next), spec.at
+        self.next = seq = self.next + 1
+        request, at = Request(spec.id, self.pid, seq), spec.at
         self.current = request
         self.invoked = False
         self.attempt = 0
@@ -77,9 +78,12 @@ class Client:
         now = self.env._now
         self.invoked = True
         self.sent_at = self.last_send = now
-        pos = self.net.position()
         if self.trace is not None:
+            pos = len(self.trace.events)  # self.net.position(), inlined
             self.trace.add(now, T.INVOKE, self.pid, info={"m": request.id})
+        else:
+            net = self.net
+            pos = net.ticks = net.ticks + 1
         self.history.invocations.append(tuple_new(Invocation, (now, self.pid, request, pos)))  # Invocation(...)
         self.metrics.invoked(now)
         self.sends = [now]
@@ -126,7 +130,11 @@ class Client:
             return
         now = self.env._now
         # the deliver event of this reply is the last trace event; without a trace, a counter
-        pos = len(self.trace.events) - 1 if self.trace is not None else self.net.position()
+        if self.trace is not None:
+            pos = len(self.trace.events) - 1
+        else:  # self.net.position(), inlined
+            net = self.net
+            pos = net.ticks = net.ticks + 1
         self.history.replies.append(tuple_new(Observed, (now, self.pid, msg.request, msg.state, src, pos)))  # Observed(...)
         req = msg.request
         if req is self.current or (self.current is not None and req.id == self.current.id):

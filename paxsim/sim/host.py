@@ -86,11 +86,14 @@ class Host:
     def apply(self, effects: Sequence[Any]) -> None:
         net = self.net
         pid = self.pid
-        # checks ordered by how often paxos emits each effect
+        # checks ordered by how often paxos emits each effect; only what goes out
+        # through the network can crash this host (a targeted fault) midway
         for e in effects:
             t = type(e)
             if t is Broadcast:
                 net.broadcast(pid, e.dsts, e.msg)
+                if not self.up:
+                    break  # crashed in the middle of the step: the rest never happens
             elif t is Persist:
                 self.store[e.key] = e.value
             elif t is Execute:
@@ -106,6 +109,8 @@ class Host:
                 self.history.executions.append(tuple_new(Execution, (now, pid, e.request, e.state, pos)))
             elif t is Send:
                 net.send(pid, e.dst, e.msg)
+                if not self.up:
+                    break
             elif t is SetTimer:
                 gen = self.timer_gen = self.timer_gen + 1
                 self.timers[e.name] = gen
@@ -113,6 +118,8 @@ class Host:
             elif t is Reply:
                 req = e.request
                 net.send(pid, req.client, ClientReply(req, e.state))
+                if not self.up:
+                    break
             elif t is CancelTimer:
                 self.timers.pop(e.name, None)
             elif t is Log:
@@ -126,5 +133,3 @@ class Host:
                     store.pop(key, None)
             else:
                 raise TypeError(f"{pid}: unknown effect {e!r}")
-            if not self.up:
-                break  # crashed in the middle of the step: the rest never happens

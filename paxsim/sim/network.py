@@ -1,10 +1,11 @@
 """The simulated network: links with delay, loss, duplication and (re)ordering,
 partitions, and targeted faults that replay a figure exactly.
 
-Every message in flight is one entry on SimPy's queue (an :class:`InFlight`
-tuple that SimPy can also process as an event); no process per message.
-:meth:`Network.run` carries the queue out in SimPy's order and hands each message
-straight to its receiver. Randomness comes from per-link streams (delay, loss,
+Every message in flight is one entry on SimPy's queue, keyed as SimPy keys its
+events (time, priority, sequence number): ``(at, NORMAL, eid, src, dst, mid, msg)``,
+one flat tuple, no event object and no process per message. :meth:`Network.run`
+carries the queue out in SimPy's order and hands each message straight to its
+receiver (SimPy's own ``env.step`` cannot: a message is no event). Randomness comes from per-link streams (delay, loss,
 duplication each have their own, made on their first draw), so that changing one
 link leaves the others' draws alone. Ties in time are broken by SimPy's event
 sequence number, which is the order of the calls, so a run is fixed by its seed.
@@ -82,19 +83,9 @@ class Later(tuple):
         raise AttributeError(name)
 
 
-class InFlight(tuple):
-    """A message in flight, ``(src, dst, mid, msg)``, as it sits on SimPy's queue.
-
-    A tuple (built in C, no ``__init__`` to run) that also looks like a triggered
-    SimPy event: each network makes a subclass whose ``callbacks`` deliver it, so
-    ``env.step``/``env.run`` carry it out too; :meth:`Network.run` hands it to the
-    receiver directly."""
-
-    _ok = True
-
-    @property
-    def _value(self) -> tuple:
-        return self
+MESSAGE_ENTRY = 7
+"""The length of a message's entry on the queue, ``(at, NORMAL, eid, src, dst, mid,
+msg)``; every other entry is SimPy's ``(at, priority, eid, event)``."""
 
 
 class Link:
@@ -208,10 +199,6 @@ class Network:
         self.duplicated: dict[str, int] = defaultdict(int)
         self._queue = env._queue
         self._eid = env._eid
-        # Messages in flight are of this network's own InFlight class: SimPy's step()
-        # finds their callback on the class (it swaps an event's callbacks attribute
-        # out and never changes the list itself).
-        self._inflight = type("InFlight", (InFlight,), {"callbacks": [self._deliver]})
         self.logs: dict[str, int] = {}  # Log effects by event name (e.g. "leader")
         self.last_fault_time = 0.0
         self.lost = 0      # messages lost by a link's loss or a targeted drop
@@ -267,9 +254,8 @@ class Network:
         on SimPy's queue, so delivered = sent + duplicated - dropped - in flight."""
         inflight: dict[str, int] = defaultdict(int)
         for entry in self._queue:
-            ev = entry[3]
-            if type(ev) is self._inflight:
-                inflight[ev[3].kind] += 1
+            if len(entry) == MESSAGE_ENTRY:
+                inflight[entry[6].kind] += 1
         out = {}
         for kind in sorted(set(self.sent) | set(self.duplicated)):
             n = (self.sent.get(kind, 0) + self.duplicated.get(kind, 0) - self.dropped.get(kind, 0)
@@ -351,7 +337,6 @@ class Network:
         links = self.links_from[src]
         queue = self._queue
         eid = self._eid
-        inflight = self._inflight
         mid = self.next_mid
         self.next_mid = mid + len(dsts)
         for dst in dsts:
@@ -364,7 +349,7 @@ class Network:
                     if at < link.last:
                         at = link.last
                     link.last = at
-                heappush(queue, (at, NORMAL, next(eid), inflight((src, dst, mid, msg))))
+                heappush(queue, (at, NORMAL, next(eid), src, dst, mid, msg))
             else:
                 self._transmit(now, link, None, src, dst, mid, msg)
             mid += 1
@@ -379,7 +364,7 @@ class Network:
         if link.loss and link.loss_rng.random() < link.loss:
             self._drop(now, src, dst, mid, msg, "loss")
             return
-        value = self._inflight((src, dst, mid, msg))
+        value = (src, dst, mid, msg)
         if extra is None:
             extra = 0.0
             dist = link.dist
@@ -393,14 +378,14 @@ class Network:
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(self._queue, (at, NORMAL, next(self._eid), value))
+            heappush(self._queue, (at, NORMAL, next(self._eid), src, dst, mid, msg))
         else:
             self._enqueue(now, link, extra, value)
         if link.dup and link.dup_rng.random() < link.dup:
             self.duplicated[msg.kind] += 1
             if self.trace is not None:
                 self.trace.events.append((now, T.DUPLICATE, src, dst, mid, msg))
-            self._enqueue(now, link, extra, self._inflight(value))  # its own event: SimPy marks one done
+            self._enqueue(now, link, extra, value)  # its own entry
 
     @staticmethod
     def _delay(link: Link, extra: float) -> float:
@@ -415,21 +400,19 @@ class Network:
             delay = link.delay() + extra
         return delay if delay > 0.0 else 0.0
 
-    def _enqueue(self, now: float, link: Link, extra: float, value: InFlight) -> None:
-        """Put one copy of a message on SimPy's queue, due after the link's delay."""
+    def _enqueue(self, now: float, link: Link, extra: float, value: tuple) -> None:
+        """Put one copy of a message ``(src, dst, mid, msg)`` on SimPy's queue, due
+        after the link's delay."""
         at = now + self._delay(link, extra)
         if link.fifo:
             if at < link.last:
                 at = link.last
             link.last = at
-        heappush(self._queue, (at, NORMAL, next(self._eid), value))
+        heappush(self._queue, (at, NORMAL, next(self._eid)) + value)
 
     def later(self, delay: float, callback: Callable[[Event], None], value: Any) -> None:
         """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Later((callback, value))))
-
-    def _deliver(self, ev: InFlight) -> None:
-        self.deliver(ev)
 
     def deliver(self, value: tuple) -> None:
         """Hand one message ``(src, dst, mid, msg)`` that has arrived to its receiver."""
@@ -456,27 +439,25 @@ class Network:
 
     def run(self, until: float = Infinity, stop: Optional[Event] = None) -> None:
         """Carry out SimPy's queue as ``env.run(until)`` or ``env.run(stop)`` would, in the
-        same order (time, priority, sequence number), but hand each message delivery
-        straight to :meth:`deliver` instead of going through ``env.step`` and the event's
-        callbacks: most events of a run are deliveries. Any other event (timers, faults,
-        SimPy's own) is processed as ``env.step`` processes it. Stops before the first
+        same order (time, priority, sequence number), handing each message that arrives
+        straight to :meth:`deliver` (most entries of a run are messages). Any other
+        event (timers, faults, SimPy's own) is processed as ``env.step`` processes it. Stops before the first
         event due at ``until`` or later (SimPy's stop event comes first at its time, then
         the clock reads ``until``), or once ``stop`` has been processed."""
         env = self.env
         queue = self._queue
-        inflight = self._inflight
         deliver = self.deliver
         nodes = self.nodes
         plain = self.trace is None and not self.on_receive
         while queue:
             item = heappop(queue)
-            at, _, _, ev = item
+            at = item[0]
             if at >= until:
                 heappush(queue, item)  # back in its place: the same key, the same order
                 break
             env._now = at
-            if type(ev) is inflight:
-                src, dst, _, msg = ev
+            if len(item) == MESSAGE_ENTRY:
+                _, _, _, src, dst, mid, msg = item
                 node = nodes[dst]
                 if plain and node.up and self.groups is None:  # deliver(ev), its common case inlined
                     replica = node.replica
@@ -487,8 +468,9 @@ class Network:
                     else:
                         node.receive(src, msg)
                 else:
-                    deliver(ev)
+                    deliver((src, dst, mid, msg))
                 continue
+            ev = item[3]
             if type(ev) is Later:
                 ev[0](ev)
                 continue

@@ -450,3 +450,17 @@ def test_a_timer_waits_until_every_message_not_held_has_arrived():
         assert all(s.action.kind != "timer" for s in system.successors(st))
         (st,) = [s for s in system.successors(st) if s.action.kind == "deliver"]
     assert any(s.action.kind == "timer" for s in system.successors(st))
+
+
+def test_a_held_message_arrives_only_when_the_network_is_otherwise_quiet():
+    sp = setup(**RETRANS)
+    from paxsim.explore.model import System
+
+    system = System(sp, Bounds(**{**NONE, "delays": 1}))
+    (st,) = [s for s in system.successors(system.initial()) if s.action.kind == "hold"]
+    held = next(iter(st.inflight))
+    while st.queue:
+        assert not [s for s in system.successors(st) if s.action.kind == "deliver" and s.inflight == {}]
+        (st,) = [s for s in system.successors(st) if s.action.kind == "deliver" and held in s.inflight]
+    late = [s for s in system.successors(st) if s.action.kind == "deliver" and held not in s.inflight]
+    assert len(late) == 1 and (late[0].action.src, late[0].action.dst, late[0].action.msg) == held

@@ -59,6 +59,9 @@ def add_parser(sub) -> None:
     p.add_argument("--client-mode", choices=("one", "all"),
                    help="clients send each request to one server at a time (the next one on a resend) or to all "
                         "(default: the protocol's choice)")
+    p.add_argument("--first-server", choices=("first", "any"), default="first",
+                   help="in 'one' client mode: every client sends its first request to S1, or to any server "
+                        "(every choice explored) (default %(default)s)")
     p.add_argument("--strategy", choices=("bfs", "dfs"), default="bfs",
                    help="breadth-first (shortest counterexample) or depth-first (default %(default)s)")
     p.add_argument("--budget-seconds", type=float, metavar="S", help="stop after S seconds (wall clock)")
@@ -110,7 +113,7 @@ def setup_from_args(args):
     params = check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
     setup = Setup(proto, tuple(f"S{i}" for i in range(1, servers + 1)),
                   tuple(f"C{i}" for i in range(1, args.clients + 1)), args.requests, params,
-                  retry=args.retry, mode=args.client_mode or proto.client_mode)
+                  retry=args.retry, mode=args.client_mode or proto.client_mode, spread=args.first_server == "any")
     recoveries = args.max_crashes if args.max_recoveries is None else args.max_recoveries
     bounds = Bounds(drops=args.max_drops, dups=args.max_dups, crashes=args.max_crashes, recoveries=recoveries,
                     timeouts=args.max_timeouts, depth=depth, network=args.network, delays=delays,
@@ -129,7 +132,8 @@ def found_by(args, setup, bounds) -> str:
              f"--max-crashes {bounds.crashes} --max-recoveries {bounds.recoveries}",
              f"--max-timeouts {bounds.timeouts} --max-depth {bounds.depth if bounds.depth is not None else 'none'}",
              f"--max-delays {bounds.delays if bounds.delays is not None else 'any'} --clocks {bounds.clocks}",
-             f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} --strategy {args.strategy}"]
+             f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} "
+             f"--first-server {'any' if setup.spread else 'first'} --strategy {args.strategy}"]
     words += [f"--param {p}" for p in args.param or ()]
     return " ".join(words)
 
@@ -147,7 +151,8 @@ def main(args) -> int:
                    f"timer firings {b.timeouts}, depth {b.depth if b.depth is not None else 'none'}, "
                    f"network {b.network}, "
                    f"{'any order' if b.delays is None else 'send order but for %d held back' % b.delays}, "
-                   f"clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}")
+                   f"clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}, "
+                   f"first request to {'any server' if setup.spread else setup.servers[0]}")
     if not args.json:
         print(f"checking {head}")
         print(bounds_line)

@@ -17,8 +17,8 @@ from .model import Action, Setup
 def steps(path: list[Action]) -> list[Step]:
     out = []
     for a in path:
-        if a.kind == "hold":
-            continue  # a replay holds every message until a step names it
+        if a.kind in ("hold", "start"):
+            continue  # a replay holds every message until a step names it; clients' servers say the start
         if a.msg is not None:
             out.append(Step(a.time, a.kind, src=a.src, dst=a.dst, msg=message_key(a.msg)))
         elif a.kind == "timer":
@@ -33,13 +33,18 @@ def scenario_dict(setup: Setup, path: list[Action], description: str, protocol: 
     """The TOML schema of a scenario that replays ``path`` (``protocol``: its name
     as the user gave it, built-in or ``module:Class``)."""
     clients = []
+    firsts = dict(path[0].targets) if path and path[0].kind == "start" else {}
     for i, c in enumerate(setup.clients):
-        clients.append({
+        client = {
             "name": c,
             "requests": [{"id": setup.request_id(i, k), "at": 0.0} for k in range(setup.requests)],
             "mode": setup.mode,
             "retry": float(setup.retry),
-        })
+        }
+        if c in firsts:  # the servers in the order the client tries them, its first one first
+            j = setup.servers.index(firsts[c])
+            client["servers"] = list(setup.servers[j:] + setup.servers[:j])
+        clients.append(client)
     d: dict[str, Any] = {
         "description": description,
         "protocol": protocol,
@@ -58,6 +63,9 @@ def story(path: list[Action]) -> list[str]:
     lines = []
     for k, a in enumerate(path, 1):
         t = f"t={a.time:g}"
+        if a.kind == "start":
+            lines.append(f"{k:>3}. {a}")
+            continue
         if a.msg is not None:
             label = a.msg.label()
             if type(a.msg) is ClientRequest:

@@ -6,13 +6,20 @@ hosts drive them (``on_start``, ``on_message``, ``on_timer``, ``on_recover`` and
 their effects), so a counterexample found here replays in the simulator
 (:mod:`paxsim.sim.replay`). Nothing here imports SimPy.
 
-Time. There is one clock, as in the simulator, and timers are exact as there: a
-timer set at ``t`` with delay ``d`` fires at ``t + d``, and time moves on only when
-the timer due first fires (ties in any order). Messages are delivered at the
-current time, after any delay the network likes: a message may wait across any
-number of timer firings, be delivered to a crashed process (it is then lost, as in
-the simulator), or stay in flight until it recovers. This is the simulator's model
-with every delay chosen by the search instead of a random stream.
+Time. By default there is one clock, as in the simulator, and timers are exact
+as there: a timer set at ``t`` with delay ``d`` fires at ``t + d``, and time moves
+on only when the timer due first fires (ties in any order). Messages are
+delivered at the current time, after any delay the network likes: a message may
+wait across any number of timer firings, be delivered to a crashed process (it
+is then lost, as in the simulator), or stay in flight until it recovers. This is
+the simulator's model with every delay chosen by the search instead of a random
+stream. With ``clocks="per-process"`` each process has a clock of its own, which
+moves on only when one of its own timers fires (see :meth:`System._at`).
+
+Network. By default any message in flight may be delivered next. With a bound on
+delays (``delays=k``) messages arrive in the order they were sent, but for ``k``
+per path that are held back and may arrive at any later step (see
+:meth:`System._fifo_successors`).
 
 Clients behave as the simulator's closed-loop clients with every request due at
 time 0: a client sends its first request at the start and its next one as soon as
@@ -22,6 +29,7 @@ server, in ``"one"`` mode) if ``retry`` is not 0.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
@@ -81,6 +89,7 @@ class Setup:
     params: Mapping[str, Any]
     retry: float = 0.0                 # client resend interval (0: never)
     mode: str = "one"
+    spread: bool = False               # "one" mode: may each client send first to any server? (else the first)
 
     def request_id(self, client_index: int, k: int) -> str:
         """Request ``k`` (0-based) of client ``client_index``: m1, m2, ... across clients."""
@@ -124,12 +133,15 @@ class ClientModel:
 
 class Action:
     """One step: ``kind`` is deliver, drop, duplicate, hold (the message is held
-    back, with ``--max-delays``), timer, crash or recover."""
+    back, with ``--max-delays``), timer, crash or recover; or ``start``, the
+    first step of a path when clients choose their first server
+    (``Setup.spread``: ``targets`` has each client's)."""
 
-    __slots__ = ("kind", "src", "dst", "msg", "process", "timer", "time")
+    __slots__ = ("kind", "src", "dst", "msg", "process", "timer", "time", "targets")
 
     def __init__(self, kind: str, *, src: ProcessId = "", dst: ProcessId = "", msg: Optional[Message] = None,
-                 process: ProcessId = "", timer: str = "", time: float = 0.0) -> None:
+                 process: ProcessId = "", timer: str = "", time: float = 0.0, targets: tuple = ()) -> None:
+        self.targets = targets
         self.kind = kind
         self.src = src
         self.dst = dst
@@ -139,6 +151,8 @@ class Action:
         self.time = time
 
     def __str__(self) -> str:
+        if self.kind == "start":
+            return "start: " + ", ".join(f"{c} sends first to {s}" for c, s in self.targets)
         if self.msg is not None:
             return f"t={self.time:g} {self.kind} {self.src}->{self.dst} {self.msg.label()}"
         if self.timer:
@@ -299,7 +313,21 @@ class System:
         return out
 
     # ---- building blocks --------------------------------------------------------------
-    def initial(self) -> XState:
+    def initials(self) -> list[XState]:
+        """The states a path may start from: one, or with ``Setup.spread`` one per
+        choice of every client's first server (its first step says which)."""
+        setup = self.setup
+        if not setup.spread or setup.mode != "one":
+            return [self.initial()]
+        out = []
+        for firsts in itertools.product(range(len(setup.servers)), repeat=len(setup.clients)):
+            st = self.initial(firsts)
+            st.action = Action("start", targets=tuple((c, setup.servers[j]) for c, j in zip(setup.clients, firsts)))
+            out.append(st)
+        return out
+
+    def initial(self, firsts: Sequence[int] = ()) -> XState:
+        """The start, with client ``i`` sending first to server ``firsts[i]`` (default: the first)."""
         st = XState()
         if self.local:
             st.clocks = (0.0,) * (len(self.setup.servers) + len(self.setup.clients))
@@ -309,7 +337,10 @@ class System:
             started.append(replica.on_start(0.0))
             st.servers.append(Server(True, self.intern(replica), {}, {}))
         for i, c in enumerate(self.setup.clients):
-            st.clients.append(ClientModel(c, i))
+            client = ClientModel(c, i)
+            if firsts:
+                client.target = firsts[i]
+            st.clients.append(client)
         for i, effects in enumerate(started):
             self._apply(st, i, effects)
         for c in st.clients:
@@ -576,21 +607,22 @@ class System:
     def _fifo_successors(self, st: XState) -> Iterator[XState]:
         """Successors with ``--max-delays k``: messages arrive in the order they were
         sent (one queue for the whole network) except at most ``k`` per path, which
-        are held back when they reach the head of the queue and may then arrive at
-        any later step, or never. The message at the head is delivered, held,
-        lost or duplicated (the copy is held: it may arrive at any later step); a
-        held message may be delivered at any step.
+        are held back when they reach the head of the queue and arrive late, or
+        never. The message at the head is delivered, held, lost or duplicated (the
+        copy is held). A timer fires, and a held message arrives, only when every
+        message not held back has arrived: the network is faster than any timer
+        but for the ``k`` late messages, and a late message arrives when the
+        network is otherwise quiet (before or after a timer fires, a server
+        crashes or recovers).
 
         Deciding a message's fate when it reaches the head loses nothing: until
         then nothing can tell whether it was held, lost or copied earlier, because
-        nothing judges what is in flight. With ``k`` unbounded this is the network
-        that may reorder anything; the bound makes deep paths (two leader changes,
-        a crash and a recovery) reachable, because the search branches only where
-        a message is overtaken, lost or copied, a timer fires or a server crashes
-        or recovers. A timer fires only when every message not held back has
-        arrived: a message that arrives after a timer fired, though sent before,
-        is one held back too (the network is faster than any timer but for the
-        ``k`` held messages)."""
+        nothing judges what is in flight. The bound is on how far the network
+        strays from "in send order, on time": small ``k`` reaches deep paths (a
+        leader change or two, a crash and a recovery) because the search branches
+        only where a message is late, lost or copied, a timer fires or a server
+        crashes or recovers. ``--max-delays any`` (no bound) is the network that
+        may reorder anything (:meth:`_any_order_successors`)."""
         b = self.bounds
         used = st.used
         if st.queue:
@@ -616,12 +648,13 @@ class System:
                 new.inflight[head] = new.inflight.get(head, 0) + 1
                 new.used = spend(used, DUPS)
                 yield new
-        for env in list(st.inflight):
-            new = self.deliver(st, env)
-            if new is not None:
-                yield new
-        if used[TIMEOUTS] < b.timeouts and not st.queue:
-            yield from self._fire_due(st)
+        if not st.queue:
+            for env in list(st.inflight):
+                new = self.deliver(st, env)
+                if new is not None:
+                    yield new
+            if used[TIMEOUTS] < b.timeouts:
+                yield from self._fire_due(st)
         yield from self._faults(st)
 
     def _index(self, pid: ProcessId) -> int:

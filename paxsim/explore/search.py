@@ -68,19 +68,20 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
     start = clock()
     cpu_start = cpu()
     deadline = None if budget_seconds is None else start + budget_seconds
-    first = system.initial()
-    found = _judge(first)
-    if found is not None:
-        stats.states = 1
-        stats.seconds, stats.cpu_seconds = clock() - start, cpu() - cpu_start
-        return Outcome(setup, bounds, strategy, False, stats, found, first.path(), first.records.history())
+    firsts = system.initials()
+    for first in firsts:
+        found = _judge(first)
+        if found is not None:
+            stats.states = 1
+            stats.seconds, stats.cpu_seconds = clock() - start, cpu() - cpu_start
+            return Outcome(setup, bounds, strategy, False, stats, found, first.path(), first.records.history())
     # Each state seen, with the fewest steps it was reached in: a state reached again
     # in fewer steps is expanded again (depth-first search meets states deep first,
     # and a crash or recovery adds two steps at once), so that the depth bound cuts
     # no state that some shorter path reaches.
-    seen = {first.key(): 0}
+    seen = {first.key(): 0 for first in firsts}
     judged: set = set()  # summaries of histories already judged SAFE (see System._record)
-    frontier = _Frontier(strategy, first)
+    frontier = _Frontier(strategy, firsts)
     depth_bound = bounds.depth
     complete = True
     ticks = 0
@@ -137,12 +138,12 @@ class _Frontier:
     model may add two steps to a path, a crash right after a server's own step,
     and such a state waits for its depth), or depth-first (last in, first out)."""
 
-    def __init__(self, strategy: str, first: XState) -> None:
+    def __init__(self, strategy: str, firsts: list[XState]) -> None:
         self.bfs = strategy == "bfs"
-        self.levels: dict[int, deque[XState]] = {first.depth: deque([first])}
-        self.depth = first.depth
-        self.stack = [first]
-        self.size = 1
+        self.levels: dict[int, deque[XState]] = {0: deque(firsts)}
+        self.depth = 0
+        self.stack = list(reversed(firsts))
+        self.size = len(firsts)
 
     def __len__(self) -> int:
         return self.size

@@ -1,0 +1,63 @@
+"""`paxsim check` finds known bugs, and stops finding them when it is weakened.
+
+As tests/quality/ does for the fuzzer: a planted Paxos bug (tests/mutants/) is
+found within small bounds and replays UNSAFE in the simulator; the same search
+with one of its powers taken away (per-process clocks, late messages) no longer
+finds it within the same bounds, so each power is what finds it.
+"""
+
+from __future__ import annotations
+
+from paxsim.driver import run_scenario
+from paxsim.explore import Bounds, Setup, explore
+from paxsim.explore.counterexample import scenario_dict
+from paxsim.overrides import check_params
+from paxsim.scenario import from_dict
+from tests.mutants.paxos_mutants import PromiseQuorumF
+
+SERVERS = ("S1", "S2", "S3")
+# A leader change takes two heartbeats of the server that times out (suspect after 3).
+FAST = {"heartbeat": 2, "suspect": 3}
+BOUNDS = dict(drops=0, dups=0, crashes=0, recoveries=0, timeouts=2, clocks="per-process", delays=1)
+
+
+def _setup(mutant, spread=False) -> Setup:
+    params = check_params(mutant, FAST, len(SERVERS), servers_flag="--servers")
+    return Setup(mutant, SERVERS, ("C1", "C2"), 1, params, mode="one", spread=spread)
+
+
+def test_check_kills_a_leader_that_leads_alone_and_the_replay_agrees():
+    """PromiseQuorumF: a new leader starts without a majority of promises. With
+    per-process clocks S2 times out alone, and one late accept lets both leaders
+    get their own value chosen in slot 1."""
+    sp = _setup(PromiseQuorumF)
+    found = explore(sp, Bounds(**BOUNDS))
+    assert found.outcome == "UNSAFE"
+    assert {a.kind for a in found.path} >= {"timer", "hold", "deliver"}
+    d = scenario_dict(sp, found.path, "found by check", "tests.mutants.paxos_mutants:PromiseQuorumF")
+    assert run_scenario(from_dict(d, "<check>")).outcome == "UNSAFE"
+
+
+def test_without_a_late_message_the_same_bounds_are_safe_and_complete():
+    found = explore(_setup(PromiseQuorumF), Bounds(**{**BOUNDS, "delays": 0}))
+    assert found.outcome == "SAFE" and found.complete
+
+
+def test_with_one_clock_the_same_bounds_are_safe_and_complete():
+    """Two timer firings in all cannot make a server suspect its leader when every
+    server's heartbeat is due at the same times."""
+    found = explore(_setup(PromiseQuorumF), Bounds(**{**BOUNDS, "clocks": "global"}))
+    assert found.outcome == "SAFE" and found.complete
+
+
+def test_clients_that_may_start_anywhere_start_the_path_and_the_replay():
+    """Each client may send its first request to any server (every choice
+    explored): the path says where, and the replayed scenario's clients try their
+    servers in that order."""
+    sp = _setup(PromiseQuorumF, spread=True)
+    found = explore(sp, Bounds(**BOUNDS))
+    assert found.outcome == "UNSAFE" and found.path[0].kind == "start"
+    d = scenario_dict(sp, found.path, "found by check", "tests.mutants.paxos_mutants:PromiseQuorumF")
+    firsts = dict(found.path[0].targets)
+    assert [c["servers"][0] for c in d["clients"]] == [firsts[c["name"]] for c in d["clients"]]
+    assert run_scenario(from_dict(d, "<check>")).outcome == "UNSAFE"

@@ -545,7 +545,10 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     A server that compacted its log replies with states whose chain ends in a
     snapshot node (``State.trimmed``). Below such a node at length B, the chain is
     continued with a node at B of the same digest from another observed or executed
-    state (some replica executed position B in full), until the empty state.
+    state (some replica executed position B in full), until the empty state: the
+    first reply's, if it fits, as the replies of its time hold the same nodes (and
+    then meet the chain's own nodes in ``check_replies``), else the first
+    execution's.
     """
     nodes: list[State] = []
     node: Optional[State] = top
@@ -553,14 +556,18 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
         nodes.append(node)
         node = node.parent
     if node is not None and node.length > 0 and history is not None:
-        # the first execution at each length (built in C); every record by length if
-        # that one does not fit (replicas that disagree)
-        execs = history.executions[::-1]
-        first: dict[int, State] = dict(zip(map(_SLEN, execs), map(_STATE, execs)))
+        # the first reply, else the first execution, at each length; every record by
+        # length if neither fits (replicas that disagree)
+        first_reply = _first_by_length(history.replies)
+        first_exec: Optional[dict[int, State]] = None
         by_len: Optional[dict[int, list[State]]] = None
         while node is not None and node.length > 0 and node.request is None:
             bottom = node
-            cand = first.get(bottom.length)
+            cand = first_reply.get(bottom.length)
+            if cand is None or cand.digest != bottom.digest or cand.request is None:
+                if first_exec is None:
+                    first_exec = _first_by_length(history.executions)
+                cand = first_exec.get(bottom.length)
             if cand is not None and cand.digest == bottom.digest and cand.request is not None:
                 node = cand
             else:
@@ -588,3 +595,7 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     return nodes
 
 
+def _first_by_length(records: list[Any]) -> dict[int, State]:
+    """The state of the first record at each state length (built in C)."""
+    backwards = records[::-1]
+    return dict(zip(map(_SLEN, backwards), map(_STATE, backwards)))

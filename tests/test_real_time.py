@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from paxsim.history import History
+from paxsim.types import Request
 from tests import test_checker as tc
 from tests.test_exact_identity import broken, stream
 from paxsim.checker import check
@@ -52,3 +53,66 @@ def test_off_the_main_chain_the_late_request_may_sit_below_the_replys_own():
         late = [x.detail for x in v.violations if x.invariant == "real_time"]
         assert late == ["C2 saw <s^42> for m2 from S2 at t=2, but that state holds m4,"
                         " which C2 invoked only later, at t=5"], late
+
+
+# A fork whose walk stops at a node equal to one an earlier fork's walk listed (another
+# object: a server's own copy, perhaps trimmed) hangs below that node and holds what
+# lies below it. Equal states are one state: the verdict may not depend on the copy.
+A, B, X, Z = Request("A", "C1"), Request("B", "C2"), Request("X", "C1"), Request("Z", "C2")
+
+
+def fork_on_a_copy(below_b) -> History:
+    """C1 sees the fork <X A Z> at t=1, C2 the fork <X B> at t=2 (built on ``below_b``,
+    a state equal to <X>, or <X A> for a trimmed copy); X and Z are invoked only at t=3.
+    C1's reply gives away Z (its topmost late request); C2's reply gives away X."""
+    s1 = tc.state(X, A, Z)
+    main = tc.state(A, B, X, Z)
+    return History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(3, X, 5), tc.inv(3, Z, 6)],
+                   [tc.saw(1, A, s1, "S2", pos=3), tc.saw(2, B, below_b(s1).then(B), "S3", pos=4),
+                    tc.saw(5, X, main, "S1", pos=7), tc.saw(6, Z, main, "S1", pos=8)])
+
+
+def late(v) -> list[str]:
+    return [x.detail for x in v.violations if x.invariant == "real_time"]
+
+
+def test_a_fork_built_on_a_copy_of_an_earlier_forks_node_holds_what_lies_below_it():
+    shared = fork_on_a_copy(lambda s1: s1.parent.parent)     # C1's own node <X>
+    copy = fork_on_a_copy(lambda s1: tc.state(X))             # an equal, separate <X>
+    by_c1 = "C1 saw <s^XAZ> for A from S2 at t=1, but that state holds Z, which C2 invoked only later, at t=3"
+    by_c2 = "C2 saw <s^XB> for B from S3 at t=2, but that state holds X, which C1 invoked only later, at t=3"
+    for h in (shared, copy):
+        v = check(h)
+        assert broken(v) == {"prefix_chain", "real_time"}, v
+        assert late(v) == [by_c2, by_c1], late(v)   # by the invocation: X, then Z
+        assert sorted(late(stream(h))) == [  # streaming: the first reply that held each
+            "C1 saw <s^XAZ> for A from S2 at t=1, but that state holds X, which C1 invoked only later, at t=3",
+            by_c1]
+    assert check(copy) == check(shared)
+    # the copy trimmed (C2's server compacted its log: X no longer listed): still X
+    trimmed = fork_on_a_copy(lambda s1: s1.parent.trimmed(1).parent)
+    v = check(trimmed)
+    assert len(late(v)) == 2 and late(v)[0].startswith("C2 saw <s^(…1 more,B)> for B") and \
+        late(v)[0].endswith("holds X, which C1 invoked only later, at t=3"), late(v)
+
+
+def test_a_trimmed_fork_reply_holds_what_its_snapshot_node_stands_for():
+    # equal to an earlier fork's state: C1 sees <X A> at t=1, and again, trimmed to
+    # <... A>, at t=2; X is invoked at t=3 (one report per request: the first reply)
+    full = tc.state(X, A)
+    main = tc.state(A, B, X)
+    h = History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(3, X, 5)],
+                [tc.saw(1, A, full, "S2", pos=3), tc.saw(2, A, full.trimmed(1), "S2", pos=4),
+                 tc.saw(5, X, main, "S1", pos=7), tc.saw(6, B, main, "S1", pos=8)])
+    for v in (check(h), stream(h)):
+        assert {"prefix_chain", "real_time"} <= broken(v), v
+        assert late(v) == ["C1 saw <s^XA> for A from S2 at t=1, but that state holds X,"
+                           " which C1 invoked only later, at t=3"], late(v)
+    # a fork whose snapshot node lies on the main chain: C2's <... B> at t=1 stands
+    # for <X B>, and X is invoked only at t=3
+    main = tc.state(X, A, B)
+    h = History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(3, X, 5)],
+                [tc.saw(1, B, tc.state(X, B).trimmed(1), "S2", pos=3),
+                 tc.saw(5, X, main, "S1", pos=7), tc.saw(6, A, main, "S1", pos=8)])
+    assert late(check(h)) == ["C2 saw <s^(…1 more,B)> for B from S2 at t=1, but that state holds X,"
+                              " which C1 invoked only later, at t=3"]

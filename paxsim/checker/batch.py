@@ -150,6 +150,7 @@ class BatchChecker:
         self.chain_pm: list[tuple] = [_NEVER]  # the latest invocation among the chain's first L requests
         self.future_seen: set[str] = set()  # requests reported as held by a reply before their invocation
         self._first_inv: Optional[dict[str, Invocation]] = None
+        self.forest: dict[State, list] = {}  # the nodes off the main chain (check_off_chain)
 
     def run(self) -> Verdict:
         self.check_replies()
@@ -324,10 +325,13 @@ class BatchChecker:
                 lst.append(o)
 
         # Where each state leaves the main chain; the nodes off it form a forest. One
-        # entry per node walked, [fork, children, replies with an equal state or None]
-        # (one lookup by state per node: a state hashes in Python). Every node of a
-        # tree leaves the chain where its root does.
-        forest: dict[State, list] = {}
+        # entry per node walked, [fork, children, replies with an equal state or None,
+        # the node] (one lookup by state per node: a state hashes in Python). Every
+        # node of a tree leaves the chain where its root does. A child may hang from
+        # an equal copy of its parent's node (another object, perhaps trimmed): it
+        # is walked as if it hung from the node itself (equal states hold the same
+        # requests).
+        self.forest = forest = {}
         roots: list[State] = []
         on_chain = self.on_chain
 
@@ -342,7 +346,7 @@ class BatchChecker:
             k = node.length if why == "chain" else forest[node][0] if why == "known" else 0
             below = None
             for m in path:
-                forest[m] = [k, [] if below is None else [below], None]
+                forest[m] = [k, [] if below is None else [below], None, m]
                 below = m
             if path:
                 if node is not None and node in forest:
@@ -391,7 +395,7 @@ class BatchChecker:
             if r is None:
                 continue
             rid = r.id
-            k, kids, seen = forest[nd]
+            k, kids, seen, _nd = forest[nd]
             q = on_path.get(rid)
             if q is None:
                 fp = first_pos.get(rid, _INF)
@@ -425,17 +429,25 @@ class BatchChecker:
             if q is None:
                 stack.append((None, rid))
             for c in reversed(kids):
-                # a child walked from an equal copy of this node has no entry for its parent
-                stack.append((c, top if c.parent is nd else None))
+                stack.append((c, top))
 
     def held_after(self, o: Observed) -> str:
-        """A request of ``o``'s state (off the main chain) invoked after ``o`` arrived."""
+        """The topmost request of ``o``'s state (off the main chain) invoked after
+        ``o`` arrived. Below a snapshot node of ``o``'s state the walk goes on in the
+        equal node the walk over forks listed, or on the main chain."""
         key = (o.time, o.pos)
         node: Optional[State] = o.state
         chain_ids = self.on_chain.nodes
-        while node is not None and node.request is not None:
+        while node is not None and node.length:
+            if node.request is None:  # a snapshot node: nothing listed below it
+                entry = self.forest.get(node)
+                if entry is not None:
+                    node = entry[3]
+                    continue
             if self.on_chain(node):  # the rest is on the main chain
                 return chain_ids[bisect_right(self.chain_pm, key) - 1].request.id
+            if node.request is None:
+                break
             if self.inv_at.get(node.request.id, _NEVER) > key:
                 return node.request.id
             node = node.parent
@@ -533,7 +545,10 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     A server that compacted its log replies with states whose chain ends in a
     snapshot node (``State.trimmed``). Below such a node at length B, the chain is
     continued with a node at B of the same digest from another observed or executed
-    state (some replica executed position B in full), until the empty state.
+    state (some replica executed position B in full), until the empty state: the
+    first reply's, if it fits, as the replies of its time hold the same nodes (and
+    then meet the chain's own nodes in ``check_replies``), else the first
+    execution's.
     """
     nodes: list[State] = []
     node: Optional[State] = top
@@ -541,14 +556,18 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
         nodes.append(node)
         node = node.parent
     if node is not None and node.length > 0 and history is not None:
-        # the first execution at each length (built in C); every record by length if
-        # that one does not fit (replicas that disagree)
-        execs = history.executions[::-1]
-        first: dict[int, State] = dict(zip(map(_SLEN, execs), map(_STATE, execs)))
+        # the first reply, else the first execution, at each length; every record by
+        # length if neither fits (replicas that disagree)
+        first_reply = _first_by_length(history.replies)
+        first_exec: Optional[dict[int, State]] = None
         by_len: Optional[dict[int, list[State]]] = None
         while node is not None and node.length > 0 and node.request is None:
             bottom = node
-            cand = first.get(bottom.length)
+            cand = first_reply.get(bottom.length)
+            if cand is None or cand.digest != bottom.digest or cand.request is None:
+                if first_exec is None:
+                    first_exec = _first_by_length(history.executions)
+                cand = first_exec.get(bottom.length)
             if cand is not None and cand.digest == bottom.digest and cand.request is not None:
                 node = cand
             else:
@@ -576,3 +595,7 @@ def _chain(top: State, history: Optional[History] = None) -> list[State]:
     return nodes
 
 
+def _first_by_length(records: list[Any]) -> dict[int, State]:
+    """The state of the first record at each state length (built in C)."""
+    backwards = records[::-1]
+    return dict(zip(map(_SLEN, backwards), map(_STATE, backwards)))

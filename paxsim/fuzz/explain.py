@@ -52,6 +52,14 @@ def _back(lasting, verb: str) -> str:
     return f", and {verb} {_num(lasting)} later" if lasting is not None else ""
 
 
+def _rejoins(f: FaultSpec) -> str:
+    if f.until_sends is None:
+        return _back(f.lasting, "is reconnected")
+    if f.lasting is None:
+        return f", and is reconnected right before it next sends a {f.until_sends}"
+    return f", and is reconnected right before the first {f.until_sends} it sends {_num(f.lasting)} or more later"
+
+
 def describe_fault(f: FaultSpec) -> str:
     m = f.match or {}
     if f.kind == "drop":
@@ -67,12 +75,10 @@ def describe_fault(f: FaultSpec) -> str:
         return f"{who} crashes right after handling {_message(m, f.nth)}" + _back(lasting, "recovers")
     if f.kind == "isolate_after_send":
         who = m.get("from", "whoever sends it")
-        return (f"{who} is cut off from the other servers right after sending {_message(m, f.nth)}"
-                + _back(lasting, "is reconnected"))
+        return f"{who} is cut off from the other servers right after sending {_message(m, f.nth)}" + _rejoins(f)
     if f.kind == "isolate_after_receive":
         who = m.get("to", "whoever handles it")
-        return (f"{who} is cut off from the other servers right after handling {_message(m, f.nth)}"
-                + _back(lasting, "is reconnected"))
+        return f"{who} is cut off from the other servers right after handling {_message(m, f.nth)}" + _rejoins(f)
     if f.kind == "crash":
         return f"{f.target} crashes at t={_num(f.at)}"
     if f.kind == "recover":

@@ -57,7 +57,9 @@ STAGES = [
     # which fork this stage more simply (it persists nothing), that is what is found.
     ("wait_for_learn_majority", 3, True, "fig09a", ("partition", "isolate", "delay"),
      lambda r, c: leaders(r)),                              # a server takes over while another still leads
-    ("leader_change_rounds", 5, False, "fig12a", FAMILIES,
+    # a lossy network alone also makes leaders change and breaks this stage (seed 2
+    # finds that with every family): Fig. 12a's own are drops and crashes (and churn)
+    ("leader_change_rounds", 5, False, "fig12a", ("drop", "crash", "crash_after", "churn"),
      lambda r, c: len(leaders(r)) >= 2 and (crashed(r) or split(r))),            # a leader change
 ]
 

@@ -38,7 +38,7 @@ from ..driver import RunResult, run_scenario
 from ..scenario import from_dict
 from ..sim.rng import derive
 from .size import run_counts
-from .strategies import FAMILIES, scenarios
+from .strategies import FAMILIES, scenarios, settle_chains
 
 ERROR = "ERROR"  # the protocol raised an exception
 
@@ -220,7 +220,7 @@ def _candidates(d: dict):
 
     def with_fault(i: int, f: Optional[dict]) -> dict:
         e = dict(d)
-        e["faults"] = faults[:i] + ([f] if f is not None else []) + faults[i + 1:]
+        e["faults"] = settle_chains(faults[:i] + ([f] if f is not None else []) + faults[i + 1:])
         if not e["faults"]:
             del e["faults"]
         return e
@@ -261,6 +261,8 @@ def _candidates(d: dict):
             for dur in (5.0, 10.0):
                 if f["until"] - f["at"] > dur:
                     yield with_fault(i, {**f, "until": f["at"] + dur})
+        if "until_sends" in f:                   # reconnected by time alone
+            yield with_fault(i, {k: v for k, v in f.items() if k != "until_sends"})
         if "for" in f:                           # down (or cut off) for good, or for less long
             yield with_fault(i, {k: v for k, v in f.items() if k != "for"})
             for dur in (5.0, 10.0):

@@ -35,7 +35,10 @@ kinds it declares (:func:`message_kinds`, also for a ``module:Class`` protocol):
 "S2 crashes right after sending the 1st PROM and recovers 5 later", "whoever sends
 the 2nd PREP (the second candidate) is cut off right after, for 20" (a forced
 leader change), "the sender of the 3rd ACC (whoever leads then) is cut off".
-Chained, they force the second and third leader changes deep bugs need.
+Chained (a link counts from when the one before fired) and opening with a stale
+leader that returns (cut off right after it proposes, restarted or not, and
+reconnected as it asks to lead or proposes again: ``until_sends``), they force the
+second and third leader changes deep bugs need.
 
 With ``liveness=True`` the faults *end*: partitions heal, crashed servers beyond
 a minority recover, no random loss, clients resend. A request left unanswered

@@ -541,8 +541,6 @@ class Network:
                     t.fired = True
                     t.fired_in = check
                     hits.append(t)
-        if hits:   # a fault fires once: forget it (with none left, sends take the plain path again)
-            targets[:] = [t for t in targets if not t.fired]
         return hits
 
     def _drop(self, now: float, src, dst, mid: int, msg: Message, reason: str) -> None:

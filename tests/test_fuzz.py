@@ -232,6 +232,9 @@ def test_a_chained_fault_counts_from_when_the_one_before_fired():
         sc = scenario_from_dict(d)
         assert scenario_from_dict(tomllib.loads(sc.to_toml())) == sc
         recs = list(run_scenario(sc).trace.records())
+        if chained:
+            assert "whoever sends it crashes right after sending the 1st PROM since the fault above fired, and " \
+                   "recovers 2 later" in describe_schedule(sc)
         cut = next(x["t"] for x in recs if x["ev"] == "partition")
         crash = next(x for x in recs if x["ev"] == "crash")
         prom = [x for x in recs if x["ev"] == "send" and x["type"] == "PROM" and x["t"] <= crash["t"]][-1]

@@ -134,6 +134,8 @@ class FaultSpec:
     nth: int = 1
     by: float = 0.0
     lasting: Optional[float] = None                 # triggered crash / isolation: undone after this long
+    until_sends: Optional[str] = None               # triggered isolation: ends as its server sends this kind
+    chained: bool = False                           # triggered: counts after the triggered fault before it fired
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,10 @@ class Scenario:
                     e["by"] = f.by
                 if f.lasting is not None:
                     e["for"] = f.lasting
+                if f.until_sends is not None:
+                    e["until_sends"] = f.until_sends
+                if f.chained:
+                    e["chained"] = True
             faults.append(e)
         if faults:
             d["faults"] = faults
@@ -595,7 +601,8 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
     noop: set[int] = set()  # indices into faults of targeted faults that can never fire
     for i, f in enumerate(raw_faults):
         path = f"faults[{i}]"
-        v.table(f, path, ("at", "crash", "recover", "partition", "until", "heal") + TARGETED + ("nth", "by", "for"))
+        v.table(f, path, ("at", "crash", "recover", "partition", "until", "heal") + TARGETED
+                + ("nth", "by", "for", "until_sends", "chained"))
         kinds = [k for k in ("crash", "recover", "partition", "heal") + TARGETED if k in f]
         if len(kinds) != 1:
             raise v.err(path, "must name exactly one fault: crash, recover, partition, heal, drop, delay, "
@@ -604,7 +611,7 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
         kind = kinds[0]
         if kind in ("crash", "recover", "partition", "heal"):
             at = v.number(f, "at", f"{path}.at", required=True)
-            for k in ("nth", "by", "for"):
+            for k in ("nth", "by", "for", "until_sends", "chained"):
                 if k in f:
                     raise v.err(f"{path}.{k}", f"only applies to targeted faults, not {kind}")
             if kind in ("crash", "recover"):
@@ -653,12 +660,30 @@ def from_dict(data: dict, source: str = "<scenario>", name: Optional[str] = None
             lasting = v.number(f, "for", f"{path}.for")
             if lasting is not None and kind in ("drop", "delay"):
                 raise v.err(f"{path}.for", f"only applies to a triggered crash or isolation, not {kind}")
+            until_sends = v.string(f, "until_sends", f"{path}.until_sends")
+            if until_sends is not None:
+                if not kind.startswith("isolate"):
+                    raise v.err(f"{path}.until_sends", f"only applies to a triggered isolation, not {kind}")
+                if kinds_known is not None and until_sends not in kinds_known:
+                    raise v.err(f"{path}.until_sends", f"protocol {proto_name} never sends a {show(until_sends)} "
+                                f"message (its kinds: {', '.join(kinds_known)})")
+            chained = f.get("chained", False)
+            if not isinstance(chained, bool):
+                raise v.err(f"{path}.chained", f"must be true or false, not {show(chained)}")
+            if chained:
+                before = [j for j, e in enumerate(faults) if e.kind in TARGETED]
+                if not before:
+                    raise v.err(f"{path}.chained", "must come after a fault triggered by a message (it counts "
+                                                   "from when the last one before it fired)")
+                if before[-1] in noop:
+                    noop.add(len(faults))   # the fault it waits for never fires
             if "type" in match and kinds_known is not None and match["type"] not in kinds_known:
                 if noop_faults == "refuse":
                     raise v.err(f"{path}.{kind}.type", f"protocol {proto_name} never sends a {show(match['type'])} "
                                 f"message, so this fault would never fire (its kinds: {', '.join(kinds_known)})")
                 noop.add(len(faults))
-            faults.append(FaultSpec(kind, match=match, nth=nth, by=by, lasting=lasting))
+            faults.append(FaultSpec(kind, match=match, nth=nth, by=by, lasting=lasting, until_sends=until_sends,
+                                    chained=chained))
         paths.append(path)
     noop |= _timeline_noops(v, faults, paths, servers, refuse=noop_faults == "refuse", never=noop)
 

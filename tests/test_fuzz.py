@@ -20,7 +20,7 @@ from paxsim.fuzz.search import FuzzConfig, minimize, outcome_of, search
 from paxsim.fuzz.size import schedule_counts, schedule_size
 from paxsim.fuzz.strategies import (
     client_schedules, crashes, drops, end_faults, message_kinds, networks, partitions, scenarios, server_names,
-    splits,
+    settle_chains, splits,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,6 +178,93 @@ def test_triggered_isolation_and_recovery_happen_and_end():
     assert "whoever sends it is cut off from the other servers right after sending the 1st ACC, and is " \
            "reconnected 15 later" in lines
     assert any("S2 crashes right after sending the 1st PREP from S2, and recovers 4 later" in x for x in lines)
+
+
+def stale_leader(protocol: str, rejoin: bool = True) -> dict:
+    """S1 leads, is cut off right after its first accept and crashes with it (two
+    faults of one message), recovers 3 later, and (``rejoin``) is reconnected right
+    before it next asks to lead: Fig. 12-promise in two faults."""
+    iso = {"isolate_after_send": {"type": "ACC"}, "nth": 1}
+    if rejoin:
+        iso["until_sends"] = "PREP"
+    return {"description": "x", "protocol": protocol, "servers": 5, "network": {"delay": 1.0},
+            "clients": [{"name": "C1", "servers": ["S2", "S3", "S4", "S5", "S1"], "requests": [{"id": "m1", "at": 1.0}]},
+                        {"name": "C2", "servers": ["S3", "S4", "S5", "S1", "S2"], "requests": [{"id": "m2", "at": 0.5}]}],
+            "faults": [iso, {"crash_after_send": {"type": "ACC"}, "nth": 1, "for": 3.0}]}
+
+
+def test_both_faults_of_one_message_fire():
+    r = run_scenario(scenario_from_dict(stale_leader("paxos")))
+    evs = [(rec["ev"], rec["t"]) for rec in r.trace.records() if rec["ev"] in ("partition", "crash")]
+    assert [e[0] for e in evs] == ["partition", "crash"] and evs[0][1] == evs[1][1]
+
+
+def test_an_isolation_ends_as_its_server_next_asks_to_lead():
+    """until_sends: the isolated server is reconnected right before it sends a PREP,
+    which then reaches the others (an event, not a time: whatever the timeouts)."""
+    sc = scenario_from_dict(stale_leader("paxos"))
+    assert scenario_from_dict(tomllib.loads(sc.to_toml())) == sc
+    r = run_scenario(sc)
+    recs = list(r.trace.records())
+    heal = next(x for x in recs if x["ev"] == "heal")
+    start = next(x["t"] for x in recs if x["ev"] == "partition")
+    preps = [x for x in recs if x["ev"] == "send" and x["type"] == "PREP" and x["src"] == "S1" and x["t"] > start]
+    assert preps and heal["t"] == preps[0]["t"] and recs.index(heal) < recs.index(preps[0])
+    assert not [x for x in recs if x["ev"] == "drop" and x["type"] == "PREP" and x["t"] >= heal["t"]]
+    assert r.outcome == "SAFE"
+    # the stale leader's own report wins without rounds; by time alone it never rejoins
+    assert outcome_of(stale_leader("paxos_promise_without_round"))[0] == "UNSAFE"
+    assert outcome_of(stale_leader("paxos_promise_without_round", rejoin=False))[0] == "SAFE"
+    assert "whoever sends it is cut off from the other servers right after sending the 1st ACC, and is " \
+           "reconnected right before it next sends a PREP" in describe_schedule(sc)
+    later = {**stale_leader("paxos"), "faults": [{**stale_leader("paxos")["faults"][0], "for": 30.0}]}
+    assert "reconnected right before the first PREP it sends 30 or more later" in describe_schedule(scenario_from_dict(later))[-1]
+
+
+def test_a_chained_fault_counts_from_when_the_one_before_fired():
+    """The 1st PROM after the leader was cut off is one to the next leader."""
+    def run(chained: bool):
+        crash = {"crash_after_send": {"type": "PROM"}, "nth": 1, "for": 2.0}
+        if chained:
+            crash["chained"] = True
+        d = {**stale_leader("paxos", rejoin=False), "faults": [
+            {"isolate_after_send": {"type": "ACC"}, "nth": 1, "for": 30.0}, crash]}
+        sc = scenario_from_dict(d)
+        assert scenario_from_dict(tomllib.loads(sc.to_toml())) == sc
+        recs = list(run_scenario(sc).trace.records())
+        if chained:
+            assert "whoever sends it crashes right after sending the 1st PROM since the fault above fired, and " \
+                   "recovers 2 later" in describe_schedule(sc)
+        cut = next(x["t"] for x in recs if x["ev"] == "partition")
+        crash = next(x for x in recs if x["ev"] == "crash")
+        prom = [x for x in recs if x["ev"] == "send" and x["type"] == "PROM" and x["t"] <= crash["t"]][-1]
+        return cut, crash["t"], prom["dst"]
+    cut, at, to = run(chained=True)
+    assert at > cut and to != "S1"
+    cut, at, to = run(chained=False)
+    assert at < cut and to == "S1"
+
+
+def test_chains_stay_valid_when_faults_are_removed():
+    f = [{"at": 1.0, "crash": "S1"}, {"drop": {"type": "ACC"}, "nth": 1, "chained": True},
+         {"drop": {"type": "LRN"}, "nth": 1, "chained": True}]
+    assert settle_chains(f) == [f[0], {"drop": {"type": "ACC"}, "nth": 1}, f[2]]
+
+
+@pytest.mark.parametrize("fault, needle", [
+    ({"crash_after_send": {"type": "ACC"}, "nth": 1, "until_sends": "PREP"}, "faults[0].until_sends: only applies to a triggered isolation"),
+    ({"isolate_after_send": {"type": "ACC"}, "nth": 1, "until_sends": "SNAPX"}, "faults[0].until_sends: protocol paxos never sends a 'SNAPX'"),
+    ({"isolate_after_send": {"type": "ACC"}, "nth": 1, "until_sends": 3}, "faults[0].until_sends: must be a non-empty string"),
+    ({"at": 1.0, "crash": "S1", "until_sends": "PREP"}, "faults[0].until_sends: only applies to targeted faults"),
+    ({"drop": {"type": "ACC"}, "nth": 1, "chained": True}, "faults[0].chained: must come after a fault triggered by a message"),
+    ({"drop": {"type": "ACC"}, "nth": 1, "chained": 1}, "faults[0].chained: must be true or false"),
+])
+def test_until_sends_and_chained_refuse_bad_input(fault, needle):
+    d = {"description": "x", "protocol": "paxos", "servers": 3, "clients": [{"name": "C1", "requests": [{"id": "m1", "at": 0.0}]}],
+         "faults": [fault]}
+    with pytest.raises(Exception) as exc:
+        scenario_from_dict(d)
+    assert needle in str(exc.value)
 
 
 def test_for_applies_only_to_triggered_crashes_and_isolations(capsys):

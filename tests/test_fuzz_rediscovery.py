@@ -57,7 +57,9 @@ STAGES = [
     # which fork this stage more simply (it persists nothing), that is what is found.
     ("wait_for_learn_majority", 3, True, "fig09a", ("partition", "isolate", "delay"),
      lambda r, c: leaders(r)),                              # a server takes over while another still leads
-    ("leader_change_rounds", 5, False, "fig12a", FAMILIES,
+    # a lossy network alone also makes leaders change and breaks this stage (seed 2
+    # finds that with every family): Fig. 12a's own are drops and crashes (and churn)
+    ("leader_change_rounds", 5, False, "fig12a", ("drop", "crash", "crash_after", "churn"),
      lambda r, c: len(leaders(r)) >= 2 and (crashed(r) or split(r))),            # a leader change
 ]
 
@@ -77,16 +79,14 @@ def test_fuzzer_rediscovers_the_stage_failure(protocol, servers, liveness, figur
     assert blamed(r, res.counts), (res.found, res.counts)
 
 
-@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow),
-                                  pytest.param(4, marks=pytest.mark.slow), pytest.param(5, marks=pytest.mark.slow)])
-def test_fuzzer_rediscovers_promise_without_round(seed, request):
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_fuzzer_rediscovers_promise_without_round(seed):
     """Fig. 12-promise is the deepest failure: a value accepted in an early round
-    wins over the chosen one after successive leader changes. Seeds 2-5 take up
-    to ~1,500 runs each: opt-in with `-m slow`."""
-    if seed > 1 and "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("long: opt-in with -m slow")
+    wins over the chosen one after successive leader changes. Every seed of 1..5
+    finds it within 500 runs (the fuzzer before stale-leader churn chains needed
+    up to 3,400 at seeds 1..10)."""
     cfg = FuzzConfig("paxos_promise_without_round", servers=5, shrink_runs=0)
-    res = search(cfg, seed=seed, budget_examples=2000, improve=0, minimize_runs=0)
+    res = search(cfg, seed=seed, budget_examples=600, improve=0, minimize_runs=0)
     assert res.found is not None and res.outcome == "UNSAFE"
     r = replay(res.found)
     assert r.outcome == "UNSAFE"

@@ -65,7 +65,7 @@ def add_parser(sub) -> None:
                    help="print one JSON summary object (protocol, seed, runs, seconds, runs_per_s, found, outcome, "
                         "counterexample, size, counts, coverage, generation_share) instead of the explanation")
     p.add_argument("--bench", action="store_true",
-                   help="benchmark: fuzz paxos (3 and 5 servers) and every broken stage, print runs per second, "
+                   help="benchmark: fuzz paxos (3 and 5 servers) and every broken stage, print runs per CPU second, "
                         "the share of time spent generating examples, and the time to the first counterexample "
                         "(budget per stage: --budget-seconds, default 60)")
     from ..overrides import add_param_option
@@ -336,7 +336,7 @@ def bench(args) -> int:
         r = search(cfg, args.seed, budget_seconds=b, workers=args.workers, improve=0)
         first = f"{r.time_to_first:.2f} s" if r.time_to_first is not None else "-"
         size = str(sum(r.counts.values())) if r.counts else "-"
-        rate = r.stats.runs / r.search_seconds if r.search_seconds > 0 else 0.0   # the search, not the shrinking
+        rate = r.stats.runs / r.search_seconds if r.search_seconds > 0 else 0.0   # per CPU second of the search
         print(f"{name:<30} {n:>2} {'liveness' if live else 'safety':<8} {rate:>7.0f} "
               f"{r.generation_share:>5.0%} {first:>12} {r.outcome or 'none':>8} {size:>5}", flush=True)
     return 0

@@ -36,9 +36,11 @@ def _delay(spec: dict[str, Any]) -> str:
     return f"takes {_num(spec.get('min', 0.0))} + exponential(mean {_num(spec['mean'])})"
 
 
-def _message(match: dict[str, Any], nth: int) -> str:
+def _message(match: dict[str, Any], nth: int, chained: bool = False) -> str:
     kind = match.get("type", "message")
     parts = [f"the {ordinal(nth)} {kind}"]
+    if chained:
+        parts.append("since the fault above fired")
     if match.get("request"):
         parts.append(f"for {match['request']}")
     if match.get("from"):
@@ -52,27 +54,33 @@ def _back(lasting, verb: str) -> str:
     return f", and {verb} {_num(lasting)} later" if lasting is not None else ""
 
 
+def _rejoins(f: FaultSpec) -> str:
+    if f.until_sends is None:
+        return _back(f.lasting, "is reconnected")
+    if f.lasting is None:
+        return f", and is reconnected right before it next sends a {f.until_sends}"
+    return f", and is reconnected right before the first {f.until_sends} it sends {_num(f.lasting)} or more later"
+
+
 def describe_fault(f: FaultSpec) -> str:
     m = f.match or {}
     if f.kind == "drop":
-        return f"{_message(m, f.nth)} is lost"
+        return f"{_message(m, f.nth, f.chained)} is lost"
     if f.kind == "delay":
-        return f"{_message(m, f.nth)} is held back by {_num(f.by)}"
+        return f"{_message(m, f.nth, f.chained)} is held back by {_num(f.by)}"
     lasting = f.lasting
     if f.kind == "crash_after_send":
         who = m.get("from", "whoever sends it")
-        return f"{who} crashes right after sending {_message(m, f.nth)}" + _back(lasting, "recovers")
+        return f"{who} crashes right after sending {_message(m, f.nth, f.chained)}" + _back(lasting, "recovers")
     if f.kind == "crash_after_receive":
         who = m.get("to", "whoever handles it")
-        return f"{who} crashes right after handling {_message(m, f.nth)}" + _back(lasting, "recovers")
+        return f"{who} crashes right after handling {_message(m, f.nth, f.chained)}" + _back(lasting, "recovers")
     if f.kind == "isolate_after_send":
         who = m.get("from", "whoever sends it")
-        return (f"{who} is cut off from the other servers right after sending {_message(m, f.nth)}"
-                + _back(lasting, "is reconnected"))
+        return f"{who} is cut off from the other servers right after sending {_message(m, f.nth, f.chained)}" + _rejoins(f)
     if f.kind == "isolate_after_receive":
         who = m.get("to", "whoever handles it")
-        return (f"{who} is cut off from the other servers right after handling {_message(m, f.nth)}"
-                + _back(lasting, "is reconnected"))
+        return f"{who} is cut off from the other servers right after handling {_message(m, f.nth, f.chained)}" + _rejoins(f)
     if f.kind == "crash":
         return f"{f.target} crashes at t={_num(f.at)}"
     if f.kind == "recover":

@@ -38,7 +38,7 @@ from ..driver import RunResult, run_scenario
 from ..scenario import from_dict
 from ..sim.rng import derive
 from .size import run_counts
-from .strategies import FAMILIES, scenarios
+from .strategies import FAMILIES, scenarios, settle_chains
 
 ERROR = "ERROR"  # the protocol raised an exception
 
@@ -83,7 +83,7 @@ class Stats:
     """What a campaign ran: simulations, their time, and its coverage."""
 
     runs: int = 0
-    sim_seconds: float = 0.0
+    sim_seconds: float = 0.0    # CPU seconds simulating
     coverage: dict = field(default_factory=lambda: dict.fromkeys(COVERAGE, 0))
 
     def add(self, other: "Stats") -> None:
@@ -124,7 +124,7 @@ def run_dict(d: dict, stats: Optional[Stats] = None, guide: bool = False,
     """Run a scenario dict: (outcome, error text if it raised, the run). ``stats``:
     add the run to these; ``guide``: steer hypothesis (see :func:`observe`)."""
     sc = from_dict(d, source="<fuzz>")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         r = run_scenario(sc, record_trace=trace)
     except Exception as exc:  # a protocol bug is a finding too
@@ -134,7 +134,7 @@ def run_dict(d: dict, stats: Optional[Stats] = None, guide: bool = False,
         outcome, error = r.outcome, ""
     if stats is not None:
         stats.runs += 1
-        stats.sim_seconds += time.perf_counter() - t0
+        stats.sim_seconds += time.process_time() - t0
     if r is not None and (stats is not None or guide):
         observe(r, stats, guide)
     return outcome, error, r
@@ -164,6 +164,7 @@ class ChunkResult:
     first_fail_after: Optional[float] = None   # seconds into the chunk
     stats: Stats = field(default_factory=Stats)
     first_fail_runs: Optional[int] = None      # runs into the chunk
+    cpu: float = 0.0                           # CPU seconds of the chunk (of the process that ran it)
 
 
 def chunk_seed(seed: int, k: int) -> int:
@@ -177,6 +178,7 @@ def run_chunk(cfg: FuzzConfig, seed: int, k: int, max_examples: int,
     that count as failing."""
     stats = Stats()
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     first: list[float] = []
     first_runs: list[int] = []
     failing: dict[str, tuple[str, str]] = {}
@@ -208,8 +210,8 @@ def run_chunk(cfg: FuzzConfig, seed: int, k: int, max_examples: int,
         probe()
     except _Found as f:
         return ChunkResult(k, stats.runs, time.perf_counter() - t0, f.d, f.outcome, f.error, first[0], stats,
-                           first_runs[0])
-    return ChunkResult(k, stats.runs, time.perf_counter() - t0, stats=stats)
+                           first_runs[0], time.process_time() - cpu0)
+    return ChunkResult(k, stats.runs, time.perf_counter() - t0, stats=stats, cpu=time.process_time() - cpu0)
 
 
 # ------------------------------------------------------------------- shrinking ---
@@ -220,7 +222,7 @@ def _candidates(d: dict):
 
     def with_fault(i: int, f: Optional[dict]) -> dict:
         e = dict(d)
-        e["faults"] = faults[:i] + ([f] if f is not None else []) + faults[i + 1:]
+        e["faults"] = settle_chains(faults[:i] + ([f] if f is not None else []) + faults[i + 1:])
         if not e["faults"]:
             del e["faults"]
         return e
@@ -261,6 +263,8 @@ def _candidates(d: dict):
             for dur in (5.0, 10.0):
                 if f["until"] - f["at"] > dur:
                     yield with_fault(i, {**f, "until": f["at"] + dur})
+        if "until_sends" in f:                   # reconnected by time alone
+            yield with_fault(i, {k: v for k, v in f.items() if k != "until_sends"})
         if "for" in f:                           # down (or cut off) for good, or for less long
             yield with_fault(i, {k: v for k, v in f.items() if k != "for"})
             for dur in (5.0, 10.0):
@@ -338,7 +342,7 @@ class SearchResult:
     replay: Optional[RunResult] = None
     key: Optional[int] = None       # the chunk that found it
     stats: Stats = field(default_factory=Stats)   # the search's runs (not the shrinking's)
-    search_seconds: float = 0.0     # time of the search itself, all workers' chunks (CPU of one core each)
+    search_seconds: float = 0.0     # CPU seconds of the search itself, all workers' chunks
     counts: Optional[dict] = None   # the counterexample's honest size, by kind
 
     @property
@@ -397,7 +401,7 @@ def search(cfg: FuzzConfig, seed: int = 0, *, budget_examples: Optional[int] = N
         prog.chunks += 1
         prog.elapsed = time.perf_counter() - t0
         stats.add(r.stats)
-        busy += r.seconds
+        busy += r.cpu
         if r.found is not None:
             if time_to_first is None:
                 time_to_first = prog.elapsed - r.seconds + (r.first_fail_after or 0.0)

@@ -35,7 +35,10 @@ kinds it declares (:func:`message_kinds`, also for a ``module:Class`` protocol):
 "S2 crashes right after sending the 1st PROM and recovers 5 later", "whoever sends
 the 2nd PREP (the second candidate) is cut off right after, for 20" (a forced
 leader change), "the sender of the 3rd ACC (whoever leads then) is cut off".
-Chained, they force the second and third leader changes deep bugs need.
+Chained (a link counts from when the one before fired) and opening with a stale
+leader that returns (cut off right after it proposes, restarted or not, and
+reconnected as it asks to lead or proposes again: ``until_sends``), they force the
+second and third leader changes deep bugs need.
 
 With ``liveness=True`` the faults *end*: partitions heal, crashed servers beyond
 a minority recover, no random loss, clients resend. A request left unanswered
@@ -50,6 +53,8 @@ from itertools import combinations
 from typing import Optional, Sequence
 
 from hypothesis import strategies as st
+
+from ..scenario import TARGETED
 
 # ------------------------------------------------------------------ the grids ---
 
@@ -125,6 +130,14 @@ def message_kinds(protocol) -> tuple[str, ...]:
     return KINDS + tuple(sorted(extra))
 
 
+@lru_cache(maxsize=64)
+def declared_kinds(protocol: str) -> tuple[str, ...]:
+    """The kinds a protocol declares it sends (``message_kinds``), () if it does not say."""
+    from ..protocols import load_protocol
+
+    return tuple(getattr(load_protocol(protocol), "message_kinds", None) or ())
+
+
 def server_names(n: int) -> tuple[str, ...]:
     return tuple(f"S{i}" for i in range(1, n + 1))
 
@@ -192,9 +205,9 @@ class Digits:
 class Palette:
     """What one schedule may use (swarm testing): families, rates, kinds, victims."""
 
-    __slots__ = ("families", "loss", "faults", "kinds", "victims", "duplicate", "all_kinds")
+    __slots__ = ("families", "loss", "faults", "kinds", "victims", "duplicate", "all_kinds", "rejoin")
 
-    def __init__(self, families, loss, faults, kinds, victims, duplicate, all_kinds=()):
+    def __init__(self, families, loss, faults, kinds, victims, duplicate, all_kinds=(), rejoin=()):
         self.families = families
         self.loss = loss
         self.faults = faults
@@ -202,16 +215,18 @@ class Palette:
         self.victims = victims
         self.duplicate = duplicate
         self.all_kinds = tuple(all_kinds)
+        self.rejoin = tuple(rejoin)   # the kinds of :data:`REJOIN_ON` the protocol sends
 
 
 PALETTE_BYTES = 10
 
 
 def read_palette(g: Digits, servers: Sequence[str], kinds: Sequence[str], max_faults: int,
-                 liveness: bool, enabled: Sequence[str] = FAMILIES) -> Palette:
+                 liveness: bool, enabled: Sequence[str] = FAMILIES, sends: Sequence[str] = ()) -> Palette:
     """A schedule's palette: the families on (among ``enabled``), the loss rate, how
     many faults, one to three message kinds (agreement kinds weighted), the victim
-    servers and the duplication rate."""
+    servers and the duplication rate. ``sends``: the kinds the protocol declares it
+    sends (default: ``kinds``), which an isolation may wait for to end."""
     fams = g.mask(FAMILIES, at_least=0)
     fams = tuple(f for f in fams if f in enabled and not (liveness and f == "loss"))
     loss = g.of(LOSS)
@@ -221,7 +236,8 @@ def read_palette(g: Digits, servers: Sequence[str], kinds: Sequence[str], max_fa
     ks = tuple(dict.fromkeys(g.of(weighted) for _ in range(1 + g.pick(3)))) if weighted else ()
     victims = g.mask(tuple(servers)[:8])
     dup = g.of(DUPLICATE)
-    return Palette(fams, loss, faults, ks, victims, dup, kinds)
+    rejoin = () if liveness else tuple(k for k in REJOIN_ON if k in (sends or kinds))
+    return Palette(fams, loss, faults, ks, victims, dup, kinds, rejoin)
 
 
 def read_match(g: Digits, kinds: Sequence[str], servers: Sequence[str], clients: Sequence[str],
@@ -320,8 +336,19 @@ CHURN: tuple[tuple[str, str], ...] = (
     ("crash_after_send", "PROM"),       # an acceptor crashes right after it promises
     ("crash_after_receive", "LRN"),     # a learner crashes right after it learns
     ("isolate_after_receive", "LRN"),   # the leader is cut off once a learn comes back
-)
-"""The links of a churn chain: (action on whoever sends or handles it, message kind)."""
+    ("restart", "ACC"),                 # the leader is cut off right after it proposes, restarts, rejoins
+    ("restart", "PREP"),                # a candidate is cut off right after it asks, restarts, rejoins
+    ("return", "ACC"),                  # the leader is cut off right after it proposes, and rejoins as it
+)                                       # proposes again a while later, still leading its old round
+"""The links of a churn chain: (action on whoever sends or handles it, message kind).
+A restart is two faults triggered by the same message: its sender is cut off and
+crashes, recovers soon, and is reconnected as it next asks to lead: the stale
+leader that returns with what it alone accepted."""
+
+REJOIN_ON: tuple[str, ...] = ("PREP", "ACC")
+"""An isolation of a churn chain may end as its server sends one of these (asks to
+lead, proposes), the first one some time after it was cut off: event-based, so
+that it rejoins at the moment that matters whatever the protocol's timeouts."""
 
 CHURN_BYTES = 16
 
@@ -331,22 +358,47 @@ CRASHED_FOR: tuple[float, ...] = (5.0, 10.0, 20.0, 3.0)
 
 def read_churn(g: Digits, pal: Palette, liveness: bool) -> list[dict]:
     """A churn chain: two to four links (:data:`CHURN`), each triggered by the nth
-    agreement message any server sends or handles, each undone after a while. Only
-    links whose kind the protocol declares, whose action a family of the palette
-    allows (crashes: crash or crash_after; isolations: partition or isolate)."""
+    agreement message any server sends or handles (half of the links after the first
+    count from when the link before fired: ``chained``; a restart is never chained,
+    its two faults must count alike), each undone after a while or, for
+    an isolation, maybe as its server asks to lead or proposes again (not under
+    ``liveness``: such an isolation might never end). Only links whose kind the
+    protocol declares, whose action a family of the palette allows (crashes: crash
+    or crash_after; isolations: partition or isolate; a restart needs both). Half
+    the chains open with a restart of the first proposer (the stale leader that
+    returns, which deep bugs of leader changes need)."""
     fams = set(pal.families)
-    ok_crash = bool({"crash", "crash_after"} & fams)
-    ok_isolate = bool({"isolate", "partition"} & fams)
-    links = tuple((a, k) for a, k in CHURN if k in pal.all_kinds
-                  and (ok_crash if a.startswith("crash") else ok_isolate))
-    out = []
+    ok = {"crash": bool({"crash", "crash_after"} & fams), "isolate": bool({"isolate", "partition"} & fams)}
+    rejoin = pal.rejoin
+    ok["restart"] = ok["crash"] and ok["isolate"] and rejoin[:1] == ("PREP",)
+    ok["return"] = ok["isolate"] and "ACC" in rejoin
+    links = tuple((a, k) for a, k in CHURN if k in pal.all_kinds and ok[a.split("_")[0]])
+    out: list[dict] = []
     if not links:
         return out
-    for _ in range(2 + g.pick(3)):
+    openings = tuple(o for o in (("restart", "ACC"), ("return", "ACC")) if o in links)
+    opening = g.chance(3, 4) and openings
+    for i in range(2 + g.pick(3)):
         action, kind = g.of(links)
-        f: dict = {action: {"type": kind}, "nth": (1, 1, 1, 2, 2, 3)[g.pick(6)]}
+        if i == 0 and opening:
+            action, kind = g.of(openings)
+        n = (1, 1, 1, 2, 2, 3)[g.pick(6)]
+        chained = i > 0 and g.chance(1, 2)
+        if action == "return":
+            out.append({"isolate_after_send": {"type": kind}, "nth": n, "for": g.of(ISOLATED_FOR),
+                        "until_sends": kind})
+            continue
+        if action == "restart":
+            out.append({"isolate_after_send": {"type": kind}, "nth": n, "until_sends": "PREP"})
+            out.append({"crash_after_send": {"type": kind}, "nth": n, "for": g.of(CRASHED_FOR)})
+            continue
+        f: dict = {action: {"type": kind}, "nth": n}
+        if chained:
+            f["chained"] = True
         if action.startswith("isolate"):
             f["for"] = g.of(ISOLATED_FOR)
+            if rejoin and g.chance(1):
+                f["until_sends"] = g.of(rejoin)
         elif g.chance(7, 8):
             f["for"] = g.of(CRASHED_FOR)
         out.append(f)
@@ -364,6 +416,19 @@ def read_faults(g: Digits, pal: Palette, servers, clients, requests, liveness: b
         out += read_fault(g, g.of(fams), pal, servers, clients, requests, liveness)
     if liveness:
         out = end_faults(out, servers)
+    return settle_chains(out)
+
+
+def settle_chains(faults: list[dict]) -> list[dict]:
+    """``faults`` where no fault is ``chained`` without a triggered fault before it
+    (after faults were removed: it then counts from the start)."""
+    out = []
+    seen = False
+    for f in faults:
+        if f.get("chained") and not seen:
+            f = {k: v for k, v in f.items() if k != "chained"}
+        seen = seen or any(k in f for k in TARGETED)
+        out.append(f)
     return out
 
 
@@ -591,7 +656,7 @@ def decode_scenario(data: bytes, protocol: str, servers: int = 3, clients: int =
     snames = server_names(servers)
     cnames = client_names(clients)
     g = Digits(data)
-    pal = read_palette(g, snames, kinds, max_faults, liveness, enabled)
+    pal = read_palette(g, snames, kinds, max_faults, liveness, enabled, declared_kinds(protocol))
     seed = g.byte()
     d: dict = {"description": f"fuzzed schedule for {protocol}", "protocol": protocol, "servers": servers,
                "seed": seed}
@@ -641,6 +706,6 @@ __all__ = [
     "DUPLICATE", "DURATIONS", "EXTRA_DELAYS", "FAMILIES", "FAULT_FAMILIES", "GAPS", "KINDS", "LASTING",
     "LINK_DELAYS", "LOSS", "TIMES", "Digits", "Palette",
     "client_names", "client_schedules", "crashes", "crashes_after", "decode_scenario", "delays", "drops",
-    "end_faults", "fault_lists", "isolations", "message_kinds", "networks", "partitions", "request_ids",
+    "end_faults", "fault_lists", "settle_chains", "isolations", "message_kinds", "networks", "partitions", "request_ids",
     "scenarios", "server_names", "splits",
 ]

@@ -160,7 +160,10 @@ class Targeted:
     "crash_after_receive" (its receiver crashes right after handling it),
     "isolate_after_send" / "isolate_after_receive" (its sender / receiver is cut
     off from the other servers right after sending / handling it). ``lasting``: a crashed process recovers, an isolated one is
-    reconnected, this long after (None: never).
+    reconnected, this long after (None: never). ``until_sends``: an isolated process
+    is instead reconnected right before it sends a message of this kind (so that one
+    gets through), the first one ``lasting`` or more after it was cut off.
+    ``after``: count only messages that come after that fault fired (a chain).
     """
 
     pattern: Pattern
@@ -170,6 +173,9 @@ class Targeted:
     seen: int = 0
     fired: bool = False
     lasting: Optional[float] = None
+    until_sends: Optional[str] = None
+    after: Optional["Targeted"] = None
+    fired_in: int = 0   # the network's hit check in which it fired
 
 
 class Network:
@@ -188,6 +194,9 @@ class Network:
         self.last_targeted = 0.0  # when a targeted fault last hit a message
         self.on_send: list[Targeted] = []
         self.on_receive: list[Targeted] = []
+        # isolations that end as their server sends a message of a kind: (pid, kind, not before, undo)
+        self.rejoin: list[tuple[ProcessId, str, float, Callable[[], None]]] = []
+        self.checks = 0   # hit checks so far: a chained fault counts messages of later checks only
         self.crash: Callable[[ProcessId], None] = lambda pid: None
         # a triggered crash or isolation (crash_after_*, isolate_after_send) of pid
         self.fire: Callable[[ProcessId, Targeted], None] = lambda pid, t: self.crash(pid)
@@ -294,6 +303,8 @@ class Network:
         """``send`` with targeted faults and partitions about (the general path)."""
         now = self.env._now
         kind = msg.kind
+        if self.rejoin:
+            self._rejoin(src, kind)
         mid = self.next_mid
         self.next_mid = mid + 1
         self.sent[kind] += 1
@@ -301,7 +312,7 @@ class Network:
         if trace is not None:
             trace.events.append((now, T.SEND, src, dst, mid, msg))
         extra = 0.0
-        crash_after = None
+        fire: list[Targeted] = []
         if self.on_send:
             for t in self._hits(self.on_send, src, dst, msg):
                 if t.action == "drop":
@@ -311,13 +322,22 @@ class Network:
                 if t.action == "delay":
                     extra += t.by
                 else:
-                    crash_after = t
+                    fire.append(t)   # every fault this message triggers, in the schedule's order
         if not self.connected(src, dst):
             self._drop(now, src, dst, mid, msg, "partition")
         else:
             self._transmit(now, self.links_from[src][dst], extra, src, dst, mid, msg)
-        if crash_after is not None:
-            self.fire(src, crash_after)
+        for t in fire:
+            self.fire(src, t)
+
+    def _rejoin(self, src: ProcessId, kind: str) -> None:
+        """End the isolations of ``src`` that last until it sends a ``kind`` (before it goes out)."""
+        now = self.env._now
+        due = [r for r in self.rejoin if r[0] == src and r[1] == kind and r[2] <= now]
+        if due:
+            self.rejoin = [r for r in self.rejoin if r not in due]
+            for r in due:
+                r[3]()
 
     def broadcast(self, src: ProcessId, dsts: tuple[ProcessId, ...], msg: Message) -> None:
         """``send(src, dst, msg)`` for each ``dst`` in order: the same draws, the same
@@ -488,15 +508,20 @@ class Network:
         if until != Infinity:
             env._now = until
 
-    @staticmethod
-    def _hits(targets: list[Targeted], src: ProcessId, dst: ProcessId, msg: Message) -> list[Targeted]:
-        """The targeted faults this message triggers (it is the nth match of each)."""
+    def _hits(self, targets: list[Targeted], src: ProcessId, dst: ProcessId, msg: Message) -> list[Targeted]:
+        """The targeted faults this message triggers (it is the nth match of each; a
+        chained one counts the messages after the one that fired the fault it follows)."""
+        self.checks = check = self.checks + 1
         hits = []
         for t in targets:
             if not t.fired and t.pattern.matches(src, dst, msg):
+                after = t.after
+                if after is not None and (not after.fired or after.fired_in == check):
+                    continue
                 t.seen += 1
                 if t.seen == t.nth:
                     t.fired = True
+                    t.fired_in = check
                     hits.append(t)
         return hits
 

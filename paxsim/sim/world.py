@@ -56,6 +56,7 @@ class World:
         net.crash = self._crash
         net.fire = self._fire
         self._build_links()
+        self._last_targeted: Optional[Targeted] = None
         for f in sc.faults:
             self._schedule_fault(f)
 
@@ -103,14 +104,21 @@ class World:
         else:
             m = f.match or {}
             pat = Pattern(m.get("type"), m.get("from"), m.get("to"), m.get("request"))
-            self.net.add_targeted(Targeted(pat, f.nth, f.kind, f.by, lasting=f.lasting))
+            t = Targeted(pat, f.nth, f.kind, f.by, lasting=f.lasting, until_sends=f.until_sends,
+                         after=self._last_targeted if f.chained else None)
+            self._last_targeted = t
+            self.net.add_targeted(t)
 
     def _fire(self, pid: str, t: Targeted) -> None:
         """A targeted fault hit: crash ``pid`` (or cut it off from the other servers),
-        undone ``t.lasting`` later if set."""
+        undone ``t.lasting`` later if set; an isolation with ``until_sends`` ends instead
+        as ``pid`` sends a message of that kind, the first one ``t.lasting`` (or 0) later."""
         if t.action.startswith("isolate"):
-            self.net.partition(((pid,), tuple(s for s in self.scenario.servers if s != pid)))
-            undo = self.net.heal
+            handle = self.net.partition(((pid,), tuple(s for s in self.scenario.servers if s != pid)))
+            undo = lambda: self.net.heal(handle)   # this isolation only, not the other partitions
+            if t.until_sends is not None:
+                self.net.rejoin.append((pid, t.until_sends, self.env.now + (t.lasting or 0.0), undo))
+                return
         else:
             self._crash(pid)
             undo = self.hosts[pid].recover if pid in self.hosts else None

@@ -17,9 +17,9 @@ stream. With ``clocks="per-process"`` each process has a clock of its own, which
 moves on only when one of its own timers fires (see :meth:`System._at`).
 
 Network. By default any message in flight may be delivered next. With a bound on
-delays (``delays=k``) messages arrive in the order they were sent, but for ``k``
-per path that are held back and may arrive at any later step (see
-:meth:`System._fifo_successors`).
+delays (``delays=k``) messages arrive in the order they were sent and before any
+timer fires, but for ``k`` per path that are held back and arrive late, when the
+network is otherwise quiet, or never (see :meth:`System._fifo_successors`).
 
 Clients behave as the simulator's closed-loop clients with every request due at
 time 0: a client sends its first request at the start and its next one as soon as
@@ -528,7 +528,7 @@ class System:
         violation that no drop reaches; they are explored all the same, as the
         bounds ask, so that ``--max-drops`` means what it says.)"""
         crashes_left = st.used[CRASHES] < self.bounds.crashes and self.canonical_faults
-        for new in self._fifo_successors(st) if self.fifo else self._any_order_successors(st):
+        for new in self._network_successors(st):
             if self.local:
                 new.now = 0.0  # each step reads its process's clock (_at); this one is not part of the state
             yield new
@@ -577,6 +577,10 @@ class System:
         deadline order; the gain is that one server can suspect its leader without
         every other server's timers firing first."""
         return st.clocks[k] if self.local else st.now
+
+    def _network_successors(self, st: XState) -> Iterator[XState]:
+        """Every successor but the crashes right after a server's own step."""
+        return self._fifo_successors(st) if self.fifo else self._any_order_successors(st)
 
     def _any_order_successors(self, st: XState) -> Iterator[XState]:
         b = self.bounds
@@ -628,7 +632,7 @@ class System:
         if st.queue:
             head = st.queue[0]
             src, dst, msg = head
-            new = self.deliver(st, head, ignored_too=True)
+            new = self.deliver(st, head, from_queue=True)
             yield new
             now = self._at(st, self._index(dst))
             if used[DELAYS] < b.delays:
@@ -696,16 +700,15 @@ class System:
         it is up as well), and its clock, so what it recovers to, does not move
         while it is down. (With one clock, time may move while it is down, so
         every moment of recovery is explored.)"""
-        base = self._fifo_successors(st) if self.fifo else self._any_order_successors(st)
         pid = self.setup.servers[i]
-        for new in base:
+        for new in self._network_successors(st):
             a = new.action
             if (a.kind == "deliver" and a.dst == pid) or (a.kind == "timer" and a.process == pid):
                 yield new
 
-    def deliver(self, st: XState, env: tuple, ignored_too: bool = False) -> Optional[XState]:
+    def deliver(self, st: XState, env: tuple, from_queue: bool = False) -> Optional[XState]:
         """The state after delivering ``env``: a held message (with ``--max-delays``)
-        or one in flight, or the head of the queue (``ignored_too``). None when that
+        or one in flight, or the head of the queue (``from_queue``). None when that
         only removes the message (see :meth:`successors`), except for the head of
         the queue, which must go for the next one to arrive."""
         src, dst, msg = env
@@ -714,19 +717,19 @@ class System:
         if i is not None:
             server = st.servers[i]
             if not server.up:
-                if not ignored_too:
+                if not from_queue:
                     return None  # lost at a crashed process: nothing but the message changes
                 return self._received(st, env, now, True)
             rid, effects = self.step(server.rid, "m", src, msg, now)
-            if not effects and rid == server.rid and not ignored_too:
+            if not effects and rid == server.rid and not from_queue:
                 return None  # the replica ignored it: nothing but the message changes
-            new = self._received(st, env, now, ignored_too)
+            new = self._received(st, env, now, from_queue)
             if effects or rid != server.rid:
                 self._own_server(new, i, rid)
             if effects:
                 self._apply(new, i, effects)
         else:
-            new = self._received(st, env, now, ignored_too)
+            new = self._received(st, env, now, from_queue)
             c = self._own_client(new, self.cindex[dst])
             self._client_receive(new, c, src, msg)
         return new

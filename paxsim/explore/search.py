@@ -140,9 +140,9 @@ class _Frontier:
 
     def __init__(self, strategy: str, firsts: list[XState]) -> None:
         self.bfs = strategy == "bfs"
-        self.levels: dict[int, deque[XState]] = {0: deque(firsts)}
+        self.levels: dict[int, deque[XState]] = {0: deque(firsts)} if self.bfs else {}
         self.depth = 0
-        self.stack = list(reversed(firsts))
+        self.stack = [] if self.bfs else list(reversed(firsts))
         self.size = len(firsts)
 
     def __len__(self) -> int:

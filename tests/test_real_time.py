@@ -116,3 +116,112 @@ def test_a_trimmed_fork_reply_holds_what_its_snapshot_node_stands_for():
                  tc.saw(5, X, main, "S1", pos=7), tc.saw(6, A, main, "S1", pos=8)])
     assert late(check(h)) == ["C2 saw <s^(…1 more,B)> for B from S2 at t=1, but that state holds X,"
                               " which C1 invoked only later, at t=3"]
+
+
+# A fork first seen in a trimmed copy (only its top listed, above a snapshot node),
+# then in a full one: the full one's walk meets the trimmed copy's nodes, which its
+# walk listed without what lies below them; it must go on below them.
+V, W, U, Y = Request("V", "C3"), Request("W", "C2"), Request("U", "C3"), Request("Y", "C2")
+
+
+def trimmed_then_full() -> History:
+    """C3 sees <B V> at t=0.5, C2 <A X W> trimmed to <... W> at t=1, C3 <A X W U> at
+    t=2; the main chain is <B V A X Y>, and X is invoked only at t=3."""
+    main = tc.state(B, V, A, X, Y)
+    return History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(0, V, 3), tc.inv(0, W, 4), tc.inv(0, U, 5),
+                    tc.inv(3, X, 9), tc.inv(3.5, Y, 10)],
+                   [tc.saw(0.5, V, tc.state(B, V), "S1", pos=6),
+                    tc.saw(1, W, tc.state(A, X, W).trimmed(1), "S2", pos=7),
+                    tc.saw(2, U, tc.state(A, X, W, U), "S3", pos=8),
+                    tc.saw(4, X, main, "S1", pos=11), tc.saw(5, Y, main, "S1", pos=12)])
+
+
+def test_batch_a_fork_first_seen_trimmed_still_holds_what_a_full_copy_lists_below():
+    # the trimmed reply at t=1 is the same state as <A X W>: it holds X too (the first)
+    v = check(trimmed_then_full())
+    assert broken(v) == {"prefix_chain", "real_time"}, v
+    assert late(v) == ["C2 saw <s^(…2 more,W)> for W from S2 at t=1, but that state holds X,"
+                       " which C1 invoked only later, at t=3"], late(v)
+
+
+def test_streaming_a_fork_first_seen_trimmed_still_holds_what_a_full_copy_lists_below():
+    # streaming learns what the trimmed copy stood for only at t=2, from the full one
+    v = stream(trimmed_then_full())
+    assert broken(v) == {"prefix_chain", "real_time"}, v
+    assert late(v) == ["C3 saw <s^AXWU> for U from S3 at t=2, but that state holds X,"
+                       " which C1 invoked only later, at t=3"], late(v)
+
+
+def one_state_in_two_copies(first, second) -> History:
+    """C2 (at t=1) and C3 (at t=2) see the same fork <A X W>, each in the copy given
+    (``first``, ``second``: functions of the full state); X is invoked at t=3."""
+    full = tc.state(A, X, W)
+    main = tc.state(B, V, A, X, Y)
+    return History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(0, V, 3), tc.inv(0, W, 4),
+                    tc.inv(3, X, 9), tc.inv(3.5, Y, 10)],
+                   [tc.saw(0.5, V, tc.state(B, V), "S1", pos=6), tc.saw(1, W, first(full), "S2", pos=7),
+                    tc.saw(2, W, second(full), "S3", pos=8),
+                    tc.saw(4, X, main, "S1", pos=11), tc.saw(5, Y, main, "S1", pos=12)])
+
+
+def test_equal_states_are_one_state_whichever_copy_comes_first():
+    full, trim = (lambda s: s), (lambda s: s.trimmed(1))
+    copy = lambda s: tc.state(A, X, W)  # noqa: E731 (an equal, separate object)
+    orders = {"trimmed first": (trim, full), "full first": (full, trim), "one object": (full, full),
+              "equal objects": (full, copy), "equal objects, trimmed first": (trim, copy)}
+    batch = {name: check(one_state_in_two_copies(*order)) for name, order in orders.items()}
+    streaming = {name: stream(one_state_in_two_copies(*order)) for name, order in orders.items()}
+    # batch: the same reports, naming the same records (the first reply holds X)
+    shapes = {name: [(x.invariant, x.positions) for x in v.violations] for name, v in batch.items()}
+    assert all(s == shapes["one object"] for s in shapes.values()), shapes
+    assert ("real_time", (7, 9)) in shapes["one object"], shapes
+    # streaming: the same violations (it learns what a trimmed copy stands for only
+    # when a full one comes, so which reply is named may differ)
+    counts = {name: sorted(x.invariant for x in v.violations) for name, v in streaming.items()}
+    assert all(c == counts["one object"] for c in counts.values()), counts
+    assert counts["one object"] == ["prefix_chain", "real_time"], counts
+
+
+def test_a_trimmed_fork_reply_is_not_blamed_for_a_request_below_its_snapshot_node():
+    # C1's reply to A is <A X> trimmed to <... X>: A lies below the snapshot node, where
+    # nothing is listed; the fork is reported, a missing A is not (it is not known)
+    Z = Request("Z", "C1")
+    main = tc.state(B, Y, Z)
+    h = History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(0, X, 3), tc.inv(0, Y, 4), tc.inv(0, Z, 5)],
+                [tc.saw(0.5, B, tc.state(B), "S1", pos=6), tc.saw(1, A, tc.state(A, X).trimmed(1), "S2", pos=7),
+                 tc.saw(2, Z, main, "S1", pos=8)])
+    for v in (check(h), stream(h)):
+        assert broken(v) == {"prefix_chain"}, v
+
+
+def test_once_a_full_copy_lists_what_lies_below_a_trimmed_forks_replies_are_judged_on_it():
+    # C2's reply to Q is <A X W> trimmed to <... W> (at t=1, and again at t=2.5): Q is
+    # in no state. Once C3's full <A X W U> (t=2) lists what lies below, Q is missing
+    # (batch: the first such reply; streaming: the first after t=2, when it knows).
+    Q = Request("Q", "C2")
+    main = tc.state(B, V, A, X, Y)
+    trimmed = tc.state(A, X, W).trimmed(1)
+    h = History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(0, V, 3), tc.inv(0, W, 4), tc.inv(0, U, 5),
+                 tc.inv(0, Q, 6), tc.inv(3, X, 9), tc.inv(3.5, Y, 10)],
+                [tc.saw(0.5, V, tc.state(B, V), "S1", pos=6), tc.saw(1, Q, trimmed, "S2", pos=7),
+                 tc.saw(2, U, tc.state(A, X, W, U), "S3", pos=8), tc.saw(2.5, Q, trimmed, "S2", pos=9),
+                 tc.saw(4, X, main, "S1", pos=11), tc.saw(5, Y, main, "S1", pos=12)])
+    for v, t in ((check(h), 1), (stream(h), 2.5)):
+        assert broken(v) == {"prefix_chain", "real_time", "reply_contains_request"}, v
+        assert [x.detail for x in v.violations if x.invariant == "reply_contains_request"] == [
+            f"C2 saw <s^(…2 more,W)> for Q from S2 at t={t:g}, but that state does not contain Q"]
+
+
+def test_a_duplicate_in_a_trimmed_fork_is_reported_once_whichever_copies_show_it():
+    # <A X W Q W> executes W twice; C2 sees it trimmed to <... W Q W> at t=1, C3 in
+    # full at t=2 (its walk lists W's nodes again, below which it finds A and X)
+    Q = Request("Q", "C2")
+    full = tc.state(A, X, W, Q, W)
+    main = tc.state(B, V, A, X, Y, Z)
+    h = History([tc.inv(0, A, 1), tc.inv(0, B, 2), tc.inv(0, V, 3), tc.inv(0, W, 4), tc.inv(0, Q, 5),
+                 tc.inv(0, X, 6), tc.inv(3.5, Y, 10), tc.inv(3.5, Z, 10)],
+                [tc.saw(0.5, V, tc.state(B, V), "S1", pos=6), tc.saw(1, W, full.trimmed(3), "S2", pos=7),
+                 tc.saw(2, Q, full, "S3", pos=8), tc.saw(4, X, main, "S1", pos=11), tc.saw(5, Y, main, "S1", pos=12)])
+    for v in (check(h), stream(h)):
+        assert broken(v) == {"prefix_chain", "no_duplicate"}, v
+        assert [x.invariant for x in v.violations].count("no_duplicate") == 1 and not v.omitted, v

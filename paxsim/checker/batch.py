@@ -35,7 +35,12 @@ Liveness, only when the run ``settled`` (``history.final``), by the rule of
 
 All checks run in O(n log n) time and O(n) memory in the number of records (plus
 the size of the states observed off the main chain, whose nodes are walked once
-each); the common all-good path runs mostly in C (``map`` over attribute getters).
+each, or once per copy that lists them where a fork was first seen trimmed); the
+common all-good path runs mostly in C (``map`` over attribute getters).
+
+Equal states are one state, whichever copy (full, trimmed, shared or separate) is
+met first: a fork first seen in a trimmed copy is judged on what a fuller copy of
+it (or of a state built on it) lists below its snapshot node, if any does.
 Records are taken in (time, trace position) order; records with equal time and
 position keep the order of the history's lists. Reports are listed per invariant,
 ordered by (time, position, process, request id) or by chain position, so the
@@ -76,6 +81,7 @@ from .core import (
 
 _INF = float("inf")
 _NEVER = (-_INF, -1)  # the (time, pos) of no invocation
+_FULL = (0,)  # a forest entry's fork, for a state not in the forest
 
 # Field getters, applied with map() so that the common all-good case of a long
 # history runs mostly in C.
@@ -151,6 +157,8 @@ class BatchChecker:
         self.future_seen: set[str] = set()  # requests reported as held by a reply before their invocation
         self._first_inv: Optional[dict[str, Invocation]] = None
         self.forest: dict[State, list] = {}  # the nodes off the main chain (check_off_chain)
+        self.roots: dict[State, None] = {}  # ... the roots of its trees, in the order found
+        self.on_main: Callable[[State], bool] = self.on_chain
 
     def run(self) -> Verdict:
         self.check_replies()
@@ -327,32 +335,27 @@ class BatchChecker:
         # Where each state leaves the main chain; the nodes off it form a forest. One
         # entry per node walked, [fork, children, replies with an equal state or None,
         # the node] (one lookup by state per node: a state hashes in Python). Every
-        # node of a tree leaves the chain where its root does. A child may hang from
-        # an equal copy of its parent's node (another object, perhaps trimmed): it
-        # is walked as if it hung from the node itself (equal states hold the same
-        # requests).
+        # node of a tree leaves the chain where its root does; -1 where that is not
+        # known (the root stands on a snapshot node). A child may hang from an equal
+        # copy of its parent's node (another object, perhaps trimmed): it is walked
+        # as if it hung from the node itself (equal states hold the same requests).
         self.forest = forest = {}
-        roots: list[State] = []
+        self.roots = {}
         on_chain = self.on_chain
 
         def on_main(node: State) -> bool:
             ln = node.length
             return ln <= n and digest_at[ln] == node.digest and on_chain(node)
 
+        self.on_main = on_main
         for s in off_chain:
-            # below a snapshot node off the main chain nothing is listed: the walk
-            # stops there (the fork itself is reported)
-            path, node, why = walk_off_chain(s, on_main, forest)
-            k = node.length if why == "chain" else forest[node][0] if why == "known" else 0
-            below = None
-            for m in path:
-                forest[m] = [k, [] if below is None else [below], None, m]
-                below = m
-            if path:
-                if node is not None and node in forest:
-                    forest[node][1].append(path[-1])
-                else:
-                    roots.append(path[-1])
+            self.walk(s)
+        # A state first walked in a trimmed copy: another copy may list what lies
+        # below its snapshot node (equal states are one state, whichever came first)
+        for s, seen in off_chain.items():
+            if forest.get(s, _FULL)[0] < 0:
+                for copy in {id(o.state): o.state for o in seen if o.state is not s}.values():
+                    self.walk(copy)
         for s, seen in off_chain.items():
             entry = forest.get(s)
             if entry is not None:
@@ -362,7 +365,7 @@ class BatchChecker:
         # is not its prefix (the smallest conflicting pair), smallest pairs first.
         partner_keys: dict[int, tuple] = {}  # id(partner) -> reply_key(partner): few partners, many forks
         for s, seen in off_chain.items():
-            partner = witness(forest[s][0] + 1)
+            partner = witness(max(forest[s][0], 0) + 1)
             o = seen[0]
             pk = partner_keys.get(id(partner))
             if pk is None:
@@ -385,7 +388,7 @@ class BatchChecker:
         invoked = self.invoked
         invented = self.invented
         pm = self.chain_pm
-        stack: list[tuple[Optional[State], Any]] = [(r, None) for r in reversed(roots)]
+        stack: list[tuple[Optional[State], Any]] = [(r, None) for r in reversed(self.roots)]
         while stack:
             nd, below = stack.pop()
             if nd is None:
@@ -409,7 +412,7 @@ class BatchChecker:
                     invented.add(rid)
                     pending.append(("inv", (r, nd.length)))
             mine = inv_at.get(rid, _NEVER)
-            top = max(pm[k] if below is None else below, mine)
+            top = max((pm[k] if k >= 0 else _NEVER) if below is None else below, mine)
             if seen:
                 for o in seen:
                     if top > (o.time, o.pos):
@@ -421,6 +424,8 @@ class BatchChecker:
                 pending.clear()
                 for o in seen:
                     m = o.request.id
+                    if k < 0:
+                        break  # it may lie below the snapshot node, where nothing is listed
                     if m in on_path or first_pos.get(m, _INF) <= k or (m, nd) in checked:
                         continue
                     checked.add((m, nd))
@@ -430,6 +435,49 @@ class BatchChecker:
                 stack.append((None, rid))
             for c in reversed(kids):
                 stack.append((c, top))
+
+    def walk(self, s: State) -> None:
+        """Walk ``s`` down off the main chain and hang its new nodes in the forest. A
+        walk that went on below known nodes (their tree stood on a snapshot node)
+        hangs their tree on what it found below it."""
+        forest = self.forest
+        roots = self.roots
+        path, node, why, again = walk_off_chain(s, self.on_main, forest, cut=self.cut)
+        k = node.length if why == "chain" else forest[node][0] if why == "known" else \
+            -1 if why == "snapshot" and node.length else 0
+        last = len(path) - 1
+        up: Optional[State] = None  # the node walked above, if it is to hang on this one
+        for i, m in enumerate(path):
+            if i not in again:
+                forest[m] = [k, [] if up is None else [up], None, m]
+                up = m
+                continue
+            if up is not None:
+                forest[m][1].append(up)
+            up = None
+            if m in roots:  # it stood on a snapshot node: it stands on what was found below
+                if i < last or why == "known":
+                    del roots[m]
+                    up = m
+                if k >= 0:
+                    self.settle(m, k)
+        if up is not None:
+            if why == "known":
+                forest[node][1].append(up)
+            else:
+                roots[up] = None
+
+    def cut(self, node: State) -> bool:
+        """Whether what lies below ``node``'s tree is not known (a snapshot node)."""
+        return self.forest[node][0] < 0
+
+    def settle(self, root: State, k: int) -> None:
+        """The tree of ``root`` (which stood on a snapshot node) leaves the chain at ``k``."""
+        todo = [root]
+        while todo:
+            entry = self.forest[todo.pop()]
+            entry[0] = k
+            todo.extend(entry[1])
 
     def held_after(self, o: Observed) -> str:
         """The topmost request of ``o``'s state (off the main chain) invoked after

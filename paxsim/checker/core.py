@@ -430,25 +430,35 @@ class SameStates:
 
 def walk_off_chain(state: State, on_chain: Callable[[State], bool], known: Mapping[State, Any],
                    parent: Callable[[State], Optional[State]] = attrgetter("parent"),
-                   ) -> tuple[list[State], Optional[State], str]:
+                   cut: Callable[[State], bool] = lambda node: False,
+                   ) -> tuple[list[State], Optional[State], str, list[int]]:
     """The off-chain walk, shared by both checkers: from ``state`` down, collect the
     nodes that are not on the main chain, until the walk meets the chain
     (``on_chain(node)``, "chain"), a node walked before (in ``known``, "known"), a
     snapshot node or the empty state, below which nothing is listed ("snapshot"),
-    or the end of a chain without a parent ("bottom"). Returns (nodes walked, top
-    first; the node it stopped at; why)."""
+    or the end of a chain without a parent ("bottom").
+
+    Equal states are one state, whichever copy a walk meets first: a known node
+    whose earlier walk stopped at a snapshot node below it (``cut(node)``) does not
+    stop this walk if this copy lists more (it lists a request there): the walk goes
+    on, listing the known nodes again, so that what lies below the snapshot node is
+    found. Returns (nodes walked, top first; the node it stopped at; why; the
+    indices, among the nodes walked, of those that were known: usually none)."""
     path: list[State] = []
+    again: list[int] = []
     node: Optional[State] = state
     while node is not None:
         if on_chain(node):
-            return path, node, "chain"
+            return path, node, "chain", again
         if node in known:
-            return path, node, "known"
-        if node.request is None:
-            return path, node, "snapshot"
+            if node.request is None or not cut(node):
+                return path, node, "known", again
+            again.append(len(path))
+        elif node.request is None:
+            return path, node, "snapshot", again
         path.append(node)
         node = parent(node)
-    return path, None, "bottom"
+    return path, None, "bottom", again
 
 
 class OnChain:

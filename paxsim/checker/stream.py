@@ -84,7 +84,9 @@ length B > 0): the requests below B are not listed. When a walk meets one at B:
   Otherwise the reply cannot be judged: it is counted in ``Verdict.unjudged`` and
   judged no further (never a violation that might be false). A fork below a
   snapshot node off the chain is reported, but the contents below the snapshot
-  are not checked.
+  are not checked until a fuller copy (of that state or of one built on it)
+  lists them: its walk goes on below the nodes walked before (equal states are
+  one state), and the replies that come later are judged on what it found.
 
 Differences from the batch checker
 ----------------------------------
@@ -660,10 +662,11 @@ class StreamChecker:
         state) and check the contents of its nodes off the chain (each node once)."""
         s = o.state
         off = self._off
+        br = off.get(s)
+        if br is None and s not in self._off_reported or br is not None and br.fork < 0:
+            self._walk_off(o)  # (again if an earlier copy stopped at a snapshot node: this one may list more)
         if s not in self._off_reported:
             self._off_reported.add(s)
-            if s not in off:
-                self._walk_off(o)
             partner = self._top
             if partner is not None:
                 key = (max(s.length, partner.state.length), s.length + partner.state.length,
@@ -675,13 +678,12 @@ class StreamChecker:
                                                    (o,), (o.pos,)))
         br = off.get(s)
         m = o.request.id
-        if br is not None and (m, s) not in self._off_checked:
+        # (below a snapshot node nothing is known: judged if a copy lists it later)
+        if br is not None and br.fork >= 0 and (m, s) not in self._off_checked:
             self._off_checked.add((m, s))
             q = br.ids.get(m)
             if q is not None and q <= s.length:
                 return _OFF
-            if br.fork < 0:
-                return _OFF  # what lies below a snapshot node is not known
             fp = self._position(o.request)
             if 0 < fp <= br.fork:
                 return _OFF
@@ -699,7 +701,10 @@ class StreamChecker:
             ln = node.length
             return ln <= n and D[ln] == node.digest and self._exact(node, o.server)
 
-        path, node, why = walk_off_chain(o.state, on_main, off, _parent)
+        path, node, why, again = walk_off_chain(o.state, on_main, off, _parent, self._cut)
+        # known nodes walked again (below them, their earlier walk stopped at a
+        # snapshot node): the duplicates their earlier walk found are not found again
+        before = {id(path[i]): off[path[i]] for i in again}
         if why == "chain":
             fork = node.length
         elif why == "known":
@@ -723,6 +728,11 @@ class StreamChecker:
             r = nd.request
             rid = r.id
             ln = nd.length
+            if before:
+                old = before.get(id(nd))
+                if old is not None and old.ids.get(rid, ln) < ln:
+                    off[nd] = br
+                    continue  # a duplicate reported by the earlier walk
             off[nd] = br
             q = ids.get(rid)
             if q is None and fork > 0:
@@ -738,6 +748,10 @@ class StreamChecker:
                     self._unsent_off[rid] = (o, r, ln)
                     self._early = True
         br.tip = path[-1].length
+
+    def _cut(self, node: State) -> bool:
+        """Whether what lies below ``node``, off the chain, is not known (a snapshot node)."""
+        return self._off[node].fork < 0
 
     # ------------------------------------------------------------ executions ---
 

@@ -53,7 +53,7 @@ import gc
 from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, repeat
 from operator import and_, attrgetter, eq, gt, is_, itemgetter, le, not_
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..history import Execution, History, Invocation, Observed
 from ..types import Request, State
@@ -159,6 +159,7 @@ class BatchChecker:
         self.forest: dict[State, list] = {}  # the nodes off the main chain (check_off_chain)
         self.roots: dict[State, None] = {}  # ... the roots of its trees, in the order found
         self.on_main: Callable[[State], bool] = self.on_chain
+        self.cuts = 0  # walks that stopped at a snapshot node off the main chain
 
     def run(self) -> Verdict:
         self.check_replies()
@@ -348,14 +349,16 @@ class BatchChecker:
             return ln <= n and digest_at[ln] == node.digest and on_chain(node)
 
         self.on_main = on_main
+        self.cuts = 0
+        walk = self.walk
         for s in off_chain:
-            self.walk(s)
+            walk(s)
         # A state first walked in a trimmed copy: another copy may list what lies
         # below its snapshot node (equal states are one state, whichever came first)
-        for s, seen in off_chain.items():
+        for s, seen in off_chain.items() if self.cuts else ():
             if forest.get(s, _FULL)[0] < 0:
                 for copy in {id(o.state): o.state for o in seen if o.state is not s}.values():
-                    self.walk(copy)
+                    walk(copy)
         for s, seen in off_chain.items():
             entry = forest.get(s)
             if entry is not None:
@@ -437,14 +440,42 @@ class BatchChecker:
                 stack.append((c, top))
 
     def walk(self, s: State) -> None:
-        """Walk ``s`` down off the main chain and hang its new nodes in the forest. A
-        walk that went on below known nodes (their tree stood on a snapshot node)
-        hangs their tree on what it found below it."""
+        """Walk ``s`` down off the main chain and hang its new nodes in the forest."""
+        forest = self.forest
+        path, node, why, again = walk_off_chain(s, self.on_main, forest, _PARENT_OF,
+                                                self.cut if self.cuts else None)
+        if why == "chain":
+            k = node.length
+        elif why == "known":
+            k = forest[node][0]
+        elif why == "snapshot" and node.length:
+            k = -1
+            self.cuts += 1
+        else:
+            k = 0
+        if again:
+            self.regrow(path, node, why, k, again)
+            return
+        below = None
+        for m in path:
+            forest[m] = [k, [] if below is None else [below], None, m]
+            below = m
+        if path:
+            if why == "known":
+                forest[node][1].append(path[-1])
+            else:
+                self.roots[path[-1]] = None
+
+    def cut(self, node: State) -> bool:
+        """Whether what lies below ``node``'s tree is not known (a snapshot node)."""
+        return self.forest[node][0] < 0
+
+    def regrow(self, path: list[State], node: Optional[State], why: str, k: int,
+               again: Sequence[int]) -> None:
+        """A walk that went on below known nodes (their tree stood on a snapshot
+        node): hang their tree on what it found below it."""
         forest = self.forest
         roots = self.roots
-        path, node, why, again = walk_off_chain(s, self.on_main, forest, cut=self.cut)
-        k = node.length if why == "chain" else forest[node][0] if why == "known" else \
-            -1 if why == "snapshot" and node.length else 0
         last = len(path) - 1
         up: Optional[State] = None  # the node walked above, if it is to hang on this one
         for i, m in enumerate(path):
@@ -466,10 +497,6 @@ class BatchChecker:
                 forest[node][1].append(up)
             else:
                 roots[up] = None
-
-    def cut(self, node: State) -> bool:
-        """Whether what lies below ``node``'s tree is not known (a snapshot node)."""
-        return self.forest[node][0] < 0
 
     def settle(self, root: State, k: int) -> None:
         """The tree of ``root`` (which stood on a snapshot node) leaves the chain at ``k``."""

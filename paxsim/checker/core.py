@@ -15,7 +15,7 @@ import gc
 from dataclasses import dataclass
 from heapq import nsmallest
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from ..history import Execution, FinalWorld, Invocation, Observed
 from ..types import Request, State
@@ -428,10 +428,13 @@ class SameStates:
         return True
 
 
+_NONE: tuple[int, ...] = ()
+
+
 def walk_off_chain(state: State, on_chain: Callable[[State], bool], known: Mapping[State, Any],
                    parent: Callable[[State], Optional[State]] = attrgetter("parent"),
-                   cut: Callable[[State], bool] = lambda node: False,
-                   ) -> tuple[list[State], Optional[State], str, list[int]]:
+                   cut: Optional[Callable[[State], bool]] = None,
+                   ) -> tuple[list[State], Optional[State], str, Sequence[int]]:
     """The off-chain walk, shared by both checkers: from ``state`` down, collect the
     nodes that are not on the main chain, until the walk meets the chain
     (``on_chain(node)``, "chain"), a node walked before (in ``known``, "known"), a
@@ -439,21 +442,24 @@ def walk_off_chain(state: State, on_chain: Callable[[State], bool], known: Mappi
     or the end of a chain without a parent ("bottom").
 
     Equal states are one state, whichever copy a walk meets first: a known node
-    whose earlier walk stopped at a snapshot node below it (``cut(node)``) does not
-    stop this walk if this copy lists more (it lists a request there): the walk goes
-    on, listing the known nodes again, so that what lies below the snapshot node is
-    found. Returns (nodes walked, top first; the node it stopped at; why; the
-    indices, among the nodes walked, of those that were known: usually none)."""
+    whose earlier walk stopped at a snapshot node below it (``cut(node)``; None:
+    there is no such node) does not stop this walk if this copy lists a request
+    there: the walk goes on, listing the known nodes again, so that what lies below
+    the snapshot node is found. Returns (nodes walked, top first; the node it
+    stopped at; why; the indices, among the nodes walked, of those that were
+    known: usually none)."""
     path: list[State] = []
-    again: list[int] = []
+    again: Sequence[int] = _NONE
     node: Optional[State] = state
     while node is not None:
         if on_chain(node):
             return path, node, "chain", again
         if node in known:
-            if node.request is None or not cut(node):
+            if cut is None or node.request is None or not cut(node):
                 return path, node, "known", again
-            again.append(len(path))
+            if not again:
+                again = []
+            again.append(len(path))  # type: ignore[attr-defined]
         elif node.request is None:
             return path, node, "snapshot", again
         path.append(node)

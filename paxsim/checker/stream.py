@@ -316,6 +316,7 @@ class StreamChecker:
         self._off: dict[State, _Branch] = {}
         self._off_reported: set[State] = set()
         self._off_checked: set[tuple[str, State]] = set()
+        self._cuts = 0  # walks that stopped at a snapshot node off the chain
         self._unjudged = 0
         # Executions. Positions 1.._xcont and those in _xextra were executed; the
         # first execution's digest is _d[p], or _xdiff[p] where it differs from the
@@ -663,9 +664,11 @@ class StreamChecker:
         s = o.state
         off = self._off
         br = off.get(s)
-        if br is None and s not in self._off_reported or br is not None and br.fork < 0:
+        new = s not in self._off_reported
+        if br is None and new or br is not None and br.fork < 0:
             self._walk_off(o)  # (again if an earlier copy stopped at a snapshot node: this one may list more)
-        if s not in self._off_reported:
+            br = off.get(s)
+        if new:
             self._off_reported.add(s)
             partner = self._top
             if partner is not None:
@@ -676,7 +679,6 @@ class StreamChecker:
                 self.reports.add("prefix_chain", (s.length, s.length, reply_key(o)),
                                  lambda: Violation("prefix_chain", f"{describe(o)}, off every observed chain",
                                                    (o,), (o.pos,)))
-        br = off.get(s)
         m = o.request.id
         # (below a snapshot node nothing is known: judged if a copy lists it later)
         if br is not None and br.fork >= 0 and (m, s) not in self._off_checked:
@@ -701,10 +703,11 @@ class StreamChecker:
             ln = node.length
             return ln <= n and D[ln] == node.digest and self._exact(node, o.server)
 
-        path, node, why, again = walk_off_chain(o.state, on_main, off, _parent, self._cut)
+        path, node, why, again = walk_off_chain(o.state, on_main, off, _parent,
+                                                self._cut if self._cuts else None)
         # known nodes walked again (below them, their earlier walk stopped at a
         # snapshot node): the duplicates their earlier walk found are not found again
-        before = {id(path[i]): off[path[i]] for i in again}
+        before = {id(path[i]): off[path[i]] for i in again} if again else None
         if why == "chain":
             fork = node.length
         elif why == "known":
@@ -712,6 +715,7 @@ class StreamChecker:
             base_len, fork = node.length, base.fork
         elif why == "snapshot":  # nothing is known below a snapshot node off the chain
             fork = 0 if node.length == 0 else -1
+            self._cuts += fork < 0
         else:
             fork = 0
         if not path:

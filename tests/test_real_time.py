@@ -225,3 +225,14 @@ def test_a_duplicate_in_a_trimmed_fork_is_reported_once_whichever_copies_show_it
     for v in (check(h), stream(h)):
         assert broken(v) == {"prefix_chain", "no_duplicate"}, v
         assert [x.invariant for x in v.violations].count("no_duplicate") == 1 and not v.omitted, v
+
+
+def test_a_fork_reply_whose_state_is_a_bare_snapshot_node_is_judged_not_a_crash():
+    # C2's reply lists nothing (a server that compacted everything, even m2): a fork
+    # against C1's <m1 m3> of the same length, found by both drivers alike
+    m3 = tc.m3
+    h = History([tc.inv(0, m1, 1), tc.inv(0, m2, 2), tc.inv(0, m3, 3)],
+                [tc.saw(1, m1, tc.state(m1, m3), "S1", pos=4), tc.saw(2, m2, tc.state(m2, m3).trimmed(0), "S2", pos=5),
+                 tc.saw(3, m3, tc.state(m1, m3), "S1", pos=6)])
+    v = check(h)
+    assert broken(v) == {"prefix_chain"} and v == stream(h), v

@@ -368,7 +368,8 @@ class BatchChecker:
         # is not its prefix (the smallest conflicting pair), smallest pairs first.
         partner_keys: dict[int, tuple] = {}  # id(partner) -> reply_key(partner): few partners, many forks
         for s, seen in off_chain.items():
-            partner = witness(max(forest[s][0], 0) + 1)
+            entry = forest.get(s)  # None: the state is a bare snapshot node (nothing listed, nothing walked)
+            partner = witness(max(entry[0], 0) + 1 if entry is not None else 1)
             o = seen[0]
             pk = partner_keys.get(id(partner))
             if pk is None:

@@ -226,6 +226,22 @@ def test_check_command_writes_a_scenario_that_paxsim_run_replays(tmp_path, capsy
     assert cli(["run", str(path), "--events", "0"]) == 0  # outcome matches the expected UNSAFE
 
 
+def test_first_servers_named_per_client_start_the_search_and_the_replay(tmp_path, capsys):
+    # LearnQuorumF (a server executes after f learns) with C1 sending first to S2 and
+    # C2 to S1: one start, and the written scenario's clients try their servers in
+    # that order (the replay would not break otherwise: the path delivers C1's request to S2)
+    rc = cli(["check", "--protocol", "tests.mutants.paxos_mutants:LearnQuorumF", "--clocks", "per-process",
+              "--max-timeouts", "2", "--max-drops", "0", "--max-crashes", "0", "--first-server", "S2,S1",
+              "--param", "heartbeat=2", "--param", "suspect=3", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert rc == 1 and "first request to S2,S1" in text and "replayed in the simulator: UNSAFE" in text, text
+    (path,) = tmp_path.glob("*.toml")
+    assert "--first-server S2,S1" in path.read_text().splitlines()[0]
+    d = tomllib.loads(path.read_text())
+    assert [c["servers"] for c in d["clients"]] == [["S2", "S3", "S1"], ["S1", "S2", "S3"]]
+    assert "start" not in text
+
+
 def test_check_json_reports_the_search(capsys, tmp_path):
     rc = cli(["check", "--protocol", "single_server", "--servers", "1", "--clients", "1", "--max-drops", "1",
               "--max-crashes", "0", "--max-timeouts", "0", "--json", "--out", str(tmp_path)])
@@ -249,6 +265,8 @@ def test_check_json_reports_the_search(capsys, tmp_path):
     (["--protocol", "paxos", "--retry", "nan"], "--retry"),
     (["--protocol", "paxos", "--max-delays", "some"], "--max-delays: must be a whole number or 'any'"),
     (["--protocol", "paxos", "--max-delays", "-1"], "--max-delays"),
+    (["--protocol", "paxos", "--first-server", "S1,S9"], "--first-server: 'S9' is not a server"),
+    (["--protocol", "paxos", "--first-server", "S1"], "one server per client (2)"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, problem, capsys, tmp_path):
     rc = cli(["check", *argv, "--out", str(tmp_path / "never")])

@@ -59,9 +59,10 @@ def add_parser(sub) -> None:
     p.add_argument("--client-mode", choices=("one", "all"),
                    help="clients send each request to one server at a time (the next one on a resend) or to all "
                         "(default: the protocol's choice)")
-    p.add_argument("--first-server", choices=("first", "any"), default="first",
-                   help="in 'one' client mode: every client sends its first request to S1, or to any server "
-                        "(every choice explored) (default %(default)s)")
+    p.add_argument("--first-server", default="first", metavar="first|any|S,S,...",
+                   help="in 'one' client mode: every client sends its first request to S1 ('first'), or to any "
+                        "server (every choice explored: 'any'), or each to the server named for it (a list, one "
+                        "per client: 'S1,S3') (default %(default)s)")
     p.add_argument("--strategy", choices=("bfs", "dfs"), default="bfs",
                    help="breadth-first (shortest counterexample) or depth-first (default %(default)s)")
     p.add_argument("--budget-seconds", type=float, metavar="S", help="stop after S seconds (wall clock)")
@@ -91,6 +92,20 @@ def _count_or_word(flag: str, raw, word: str, low: int) -> Optional[int]:
     return value
 
 
+def _first_servers(raw: str, servers: tuple[str, ...], clients: int) -> tuple[bool, tuple[int, ...]]:
+    """``--first-server``: (every choice explored?, each client's first server's index or ())."""
+    text = str(raw).strip()
+    if text in ("first", "any"):
+        return text == "any", ()
+    names = [w.strip() for w in text.split(",")]
+    if len(names) != clients:
+        raise UsageError(f"--first-server: 'first', 'any' or one server per client ({clients}), got {raw!r}")
+    for name in names:
+        if name not in servers:
+            raise UsageError(f"--first-server: {name!r} is not a server (they are {', '.join(servers)})")
+    return False, tuple(servers.index(name) for name in names)
+
+
 def setup_from_args(args):
     """The protocol, setup and bounds the flags describe (every flag validated)."""
     from ..explore import Bounds, Setup
@@ -111,9 +126,10 @@ def setup_from_args(args):
     check_flag("--budget-seconds", args.budget_seconds, 0, MAX_TIME, above=True)
     check_flag("--retry", args.retry, 0, MAX_TIME)  # 0: clients never resend
     params = check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
-    setup = Setup(proto, tuple(f"S{i}" for i in range(1, servers + 1)),
-                  tuple(f"C{i}" for i in range(1, args.clients + 1)), args.requests, params,
-                  retry=args.retry, mode=args.client_mode or proto.client_mode, spread=args.first_server == "any")
+    names = tuple(f"S{i}" for i in range(1, servers + 1))
+    spread, firsts = _first_servers(args.first_server, names, args.clients)
+    setup = Setup(proto, names, tuple(f"C{i}" for i in range(1, args.clients + 1)), args.requests, params,
+                  retry=args.retry, mode=args.client_mode or proto.client_mode, spread=spread, firsts=firsts)
     recoveries = args.max_crashes if args.max_recoveries is None else args.max_recoveries
     bounds = Bounds(drops=args.max_drops, dups=args.max_dups, crashes=args.max_crashes, recoveries=recoveries,
                     timeouts=args.max_timeouts, depth=depth, network=args.network, delays=delays,
@@ -126,6 +142,15 @@ def out_path(out: str, protocol: str, servers: int) -> str:
     return os.path.join(out, f"check-{safe}-n{servers}.toml")
 
 
+def first_server(setup, words: bool = False) -> str:
+    """Where clients send first, as the flag's value (or in words)."""
+    if setup.spread:
+        return "any server" if words else "any"
+    if setup.firsts:
+        return ",".join(setup.servers[j] for j in setup.firsts)
+    return setup.servers[0] if words else "first"
+
+
 def found_by(args, setup, bounds) -> str:
     words = [f"paxsim check --protocol {args.protocol} --servers {len(setup.servers)} --clients {len(setup.clients)}",
              f"--requests {setup.requests} --max-drops {bounds.drops} --max-dups {bounds.dups}",
@@ -133,7 +158,7 @@ def found_by(args, setup, bounds) -> str:
              f"--max-timeouts {bounds.timeouts} --max-depth {bounds.depth if bounds.depth is not None else 'none'}",
              f"--max-delays {bounds.delays if bounds.delays is not None else 'any'} --clocks {bounds.clocks}",
              f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} "
-             f"--first-server {'any' if setup.spread else 'first'} --strategy {args.strategy}"]
+             f"--first-server {first_server(setup)} --strategy {args.strategy}"]
     words += [f"--param {p}" for p in args.param or ()]
     return " ".join(words)
 
@@ -152,7 +177,7 @@ def main(args) -> int:
                    f"network {b.network}, "
                    f"{'any order' if b.delays is None else 'send order but for %d held back' % b.delays}, "
                    f"clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}, "
-                   f"first request to {'any server' if setup.spread else setup.servers[0]}")
+                   f"first request to {first_server(setup, words=True)}")
     if not args.json:
         print(f"checking {head}")
         print(bounds_line)

@@ -33,7 +33,10 @@ def scenario_dict(setup: Setup, path: list[Action], description: str, protocol: 
     """The TOML schema of a scenario that replays ``path`` (``protocol``: its name
     as the user gave it, built-in or ``module:Class``)."""
     clients = []
-    firsts = dict(path[0].targets) if path and path[0].kind == "start" else {}
+    if path and path[0].kind == "start":
+        firsts = dict(path[0].targets)
+    else:
+        firsts = {c: setup.servers[j] for c, j in zip(setup.clients, setup.firsts) if setup.mode == "one"}
     for i, c in enumerate(setup.clients):
         client = {
             "name": c,

@@ -90,6 +90,7 @@ class Setup:
     retry: float = 0.0                 # client resend interval (0: never)
     mode: str = "one"
     spread: bool = False               # "one" mode: may each client send first to any server? (else the first)
+    firsts: tuple[int, ...] = ()       # "one" mode, without spread: each client's first server (default: the first)
 
     def request_id(self, client_index: int, k: int) -> str:
         """Request ``k`` (0-based) of client ``client_index``: m1, m2, ... across clients."""
@@ -318,7 +319,7 @@ class System:
         choice of every client's first server (its first step says which)."""
         setup = self.setup
         if not setup.spread or setup.mode != "one":
-            return [self.initial()]
+            return [self.initial(setup.firsts if setup.mode == "one" else ())]
         out = []
         for firsts in itertools.product(range(len(setup.servers)), repeat=len(setup.clients)):
             st = self.initial(firsts)

@@ -338,6 +338,64 @@ def test_per_process_clocks_let_one_server_time_out_alone_and_replay_with_its_ow
     assert explore(sp, local).stats.states > explore(sp, Bounds(**{**NONE, "timeouts": 3})).stats.states
 
 
+def _paxos_resending_clients():
+    """Paxos, 2 clients x 2 requests that resend after 1, per-process clocks."""
+    paxos = load_protocol("paxos")
+    from paxsim.overrides import check_params
+
+    return Setup(paxos, ("S1", "S2", "S3"), ("C1", "C2"), 2, check_params(paxos, {}, 3, servers_flag="--servers"),
+                 mode="one", retry=1.0)
+
+
+def test_with_per_process_clocks_the_history_follows_the_path_and_real_time_is_judged_on_it():
+    """C2's resend timer moves its clock to 1; it is answered and invokes m4 at 1;
+    m4 is ordered before C1's late m1, and C1 gets <s^341> at its own clock 0. That
+    reply came after m4's invocation (the path says so): correct Paxos, no real-time
+    violation, in the explorer and in the replay. (Recorded at each process's own
+    clock, the reply looked earlier than the invocation it holds: a false UNSAFE.)"""
+    from paxsim.explore.model import System
+
+    sp = _paxos_resending_clients()
+    system = System(sp, Bounds(drops=0, dups=0, crashes=0, recoveries=0, timeouts=1, delays=2,
+                               clocks="per-process"))
+    st = system.initial()
+    for pick in ["deliver S1->S2", "deliver S1->S3", "hold C1->S1", "hold C2->S1", "deliver", "deliver",
+                 "C2 timer"] + ["deliver"] * 28:
+        st = next(s for s in system.successors(st) if pick in str(s.action))
+    assert str(st.action) == "t=0 deliver S1->C1 <s^341>" and st.records is not None
+    h = st.records.history()
+    assert [(o.time, o.request.id) for o in h.replies][-1] == (1.0, "m1")
+    assert [(i.time, i.request.id) for i in h.invocations][2] == (1.0, "m4")
+    from paxsim.checker import check
+
+    assert check(h).outcome == "SAFE", check(h)
+    d = scenario_dict(sp, st.path(), "x", "paxos")
+    d["expected"] = "SAFE"
+    replayed = run_scenario(from_dict(d, "<check>"))
+    assert replayed.verdict.outcome == "SAFE" and replayed.history.replies[-1].time == 1.0, replayed.verdict
+
+
+def test_with_per_process_clocks_record_times_never_go_back_along_any_path():
+    from paxsim.explore.model import System
+
+    system = System(_paxos_resending_clients(), Bounds(drops=1, dups=0, crashes=0, recoveries=0, timeouts=1,
+                                                       delays=0, clocks="per-process"))
+    todo = system.initials()
+    seen = {s.key() for s in todo}
+    while todo:
+        st = todo.pop()
+        node, times = st.records, []
+        while node is not None:
+            times.append(node.record.time)
+            node = node.parent
+        assert times == sorted(times, reverse=True), st.path()
+        for child in system.successors(st):
+            if child.key() not in seen:
+                seen.add(child.key())
+                todo.append(child)
+    assert len(seen) > 500
+
+
 @pytest.mark.parametrize("clocks", ["global", "per-process"])
 def test_crashes_after_own_steps_and_recoveries_before_them_change_no_verdict(clocks):
     """Offering a crash only right after the server's own step (and, with

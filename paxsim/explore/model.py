@@ -424,6 +424,18 @@ class System:
             rt = rt + ((rec.request, answered),)
         st.summary = (obs, execs, rt)
 
+    def _real(self, st: XState) -> float:
+        """The time a record of the history gets: the world's time with one clock; with
+        per-process clocks the latest clock so far, not the acting process's own.
+
+        Real time (a reply may not hold a request invoked after it) is judged on
+        these times, so they must follow the path: a client whose resend timer moved
+        its clock to 1 answers and invokes at 1, and a reply that another client
+        receives later at its own clock 0 still comes after that invocation. The
+        latest clock so far never goes back along a path (each clock only moves on,
+        and only by a timer of its own), and it is what the replay gives its history."""
+        return max(st.clocks) if self.local else st.now
+
     def _pos(self, st: XState) -> int:
         return st.depth * 1000 + st.nrec
 
@@ -445,7 +457,7 @@ class System:
             elif t is CancelTimer:
                 server.timers.pop(e.name, None)
             elif t is Execute:
-                self._record(st, Execution(now, pid, e.request, e.state, self._pos(st)))
+                self._record(st, Execution(self._real(st), pid, e.request, e.state, self._pos(st)))
             elif t is Persist:
                 server.store[e.key] = e.value
             elif t is Erase:
@@ -473,7 +485,7 @@ class System:
         now = st.now
         c.invoked = True
         c.last_send = now
-        self._record(st, Invocation(now, c.pid, c.current, self._pos(st)))
+        self._record(st, Invocation(self._real(st), c.pid, c.current, self._pos(st)))
         self._transmit(st, c)
         if self.setup.retry and c.retry_due is None:
             c.retry_due = now + self.setup.retry
@@ -506,7 +518,7 @@ class System:
     def _client_receive(self, st: XState, c: ClientModel, src: ProcessId, msg: Message) -> None:
         if type(msg) is not ClientReply:
             return
-        self._record(st, Observed(st.now, c.pid, msg.request, msg.state, src, self._pos(st)))
+        self._record(st, Observed(self._real(st), c.pid, msg.request, msg.state, src, self._pos(st)))
         cur = c.current
         if cur is not None and msg.request.id == cur.id:
             if self.setup.mode == "one" and src in self.sindex:

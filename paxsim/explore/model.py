@@ -231,19 +231,22 @@ class XState:
         self.nrec = 0
         self.judge = False                        # a reply or execution was recorded: judge it
 
-    def key(self) -> tuple:
+    def key(self, shared: Optional[dict] = None) -> tuple:
         """Exact identity: everything that decides what can happen next and how it
-        will be judged (not the path that led here)."""
-        return (
-            self.now,
-            self.clocks,
-            tuple(s.frozen() for s in self.servers),
-            tuple(c.frozen() for c in self.clients),
-            frozenset(self.inflight.items()),
-            self.queue,
-            self.used,
-            self.summary,
-        )
+        will be judged (not the path that led here). With ``shared`` (a dictionary
+        the caller keeps), equal parts of keys are one object: the servers' part and
+        the messages in flight recur across many states, and a search keeps every key."""
+        servers = tuple(s.frozen() for s in self.servers)
+        clients = tuple(c.frozen() for c in self.clients)
+        bag = frozenset(self.inflight.items())
+        queue = self.queue
+        if shared is not None:
+            servers = shared.setdefault(servers, servers)
+            clients = shared.setdefault(clients, clients)
+            bag = shared.setdefault(bag, bag)
+            if queue:
+                queue = shared.setdefault(queue, queue)
+        return (self.now, self.clocks, servers, clients, bag, queue, self.used, self.summary)
 
     def release(self) -> None:
         """Forget what only expanding this state needed (its successors are made):

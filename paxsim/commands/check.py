@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-crashes", type=int, default=1, metavar="C", help="crashes per path (default %(default)s)")
     p.add_argument("--max-recoveries", type=int, metavar="C",
                    help="recoveries per path (default: as many as --max-crashes)")
-    p.add_argument("--max-timeouts", type=int, default=4, metavar="T",
+    p.add_argument("--max-timeouts", type=int, default=0, metavar="T",
                    help="timer firings per path, servers' and clients' together (default %(default)s)")
     p.add_argument("--max-delays", default="any", metavar="K",
                    help="messages per path that arrive after messages sent later than them; all others arrive "

@@ -161,7 +161,8 @@ def test_reductions_change_no_verdict():
         got = original(self, st, env)
         if got is not None:
             return got
-        new = self._child(st, model.Action("deliver", src=env[1], dst=env[1], msg=env[2], time=st.now))
+        src, dst, msg = self.envs[env]
+        new = self._child(st, model.Action("deliver", src=src, dst=dst, msg=msg, time=st.now))
         self._take(new, env)
         return new
 
@@ -539,4 +540,4 @@ def test_a_held_message_arrives_only_when_the_network_is_otherwise_quiet():
         assert not [s for s in system.successors(st) if s.action.kind == "deliver" and s.inflight == {}]
         (st,) = [s for s in system.successors(st) if s.action.kind == "deliver" and held in s.inflight]
     late = [s for s in system.successors(st) if s.action.kind == "deliver" and held not in s.inflight]
-    assert len(late) == 1 and (late[0].action.src, late[0].action.dst, late[0].action.msg) == held
+    assert len(late) == 1 and (late[0].action.src, late[0].action.dst, late[0].action.msg) == system.envs[held]

@@ -220,8 +220,9 @@ class XState:
         self.clocks: tuple = ()                   # per-process clocks: servers', then clients'
         self.servers: list[Server] = []
         self.clients: list[ClientModel] = []
-        self.inflight: dict[tuple, int] = {}      # (src, dst, msg) -> copies (held back, with --max-delays)
+        self.inflight: dict[int, int] = {}        # message -> copies (held back, with --max-delays)
         self.queue: tuple = ()                    # with --max-delays: the rest of what is in flight, in send order
+        # (a message in flight is an id: System.envs[id] is its (src, dst, msg))
         self.used = (0, 0, 0, 0, 0, 0)            # drops, dups, crashes, recoveries, timeouts, delays
         self.summary: tuple = (frozenset(), frozenset(), ())  # see System._record
         self.records: Optional[Records] = None
@@ -277,6 +278,8 @@ class System:
         self.ids: dict[Any, int] = {}          # frozen replica state -> id
         self.replicas: list[Replica] = []      # id -> one copy of that state (never changed)
         self.memo: dict[tuple, tuple[int, Sequence[Any]]] = {}
+        self.env_ids: dict[tuple, int] = {}    # (src, dst, msg) -> id of that message in flight
+        self.envs: list[tuple] = []            # id -> (src, dst, msg)
         self.fifo = bounds.delays is not None  # see _fifo_successors
         self.local = bounds.clocks == "per-process"  # see _at
         # Crashes right after a server's own step, recoveries (per-process clocks)
@@ -381,7 +384,13 @@ class System:
         return c
 
     def _put(self, st: XState, src: ProcessId, dst: ProcessId, msg: Message) -> None:
-        env = (src, dst, msg)
+        """Send: the message in flight is an id for (src, dst, msg), given once, so
+        that keys hash and compare plain numbers, not messages."""
+        triple = (src, dst, msg)
+        env = self.env_ids.get(triple)
+        if env is None:
+            env = self.env_ids[triple] = len(self.envs)
+            self.envs.append(triple)
         n = st.inflight.get(env, 0)
         if self.fifo:
             if self.bounds.network == "set" and (n or env in st.queue):
@@ -392,7 +401,7 @@ class System:
             return
         st.inflight[env] = n + 1
 
-    def _take(self, st: XState, env: tuple) -> None:
+    def _take(self, st: XState, env: int) -> None:
         n = st.inflight[env]
         if n == 1:
             del st.inflight[env]
@@ -610,15 +619,16 @@ class System:
             yield from self._fire_due(st)
         if used[DROPS] < b.drops:
             for env in envs:
-                new = self._child(st, Action("drop", src=env[0], dst=env[1], msg=env[2],
-                                             time=self._at(st, self._index(env[1]))))
+                src, dst, msg = self.envs[env]
+                new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, time=self._at(st, self._index(dst))))
                 self._take(new, env)
                 new.used = spend(used, DROPS)
                 yield new
         if used[DUPS] < b.dups and b.network == "multiset":
             for env in envs:
-                new = self._child(st, Action("duplicate", src=env[0], dst=env[1], msg=env[2],
-                                             time=self._at(st, self._index(env[1]))))
+                src, dst, msg = self.envs[env]
+                new = self._child(st, Action("duplicate", src=src, dst=dst, msg=msg,
+                                             time=self._at(st, self._index(dst))))
                 new.inflight[env] += 1
                 new.used = spend(used, DUPS)
                 yield new
@@ -647,7 +657,7 @@ class System:
         used = st.used
         if st.queue:
             head = st.queue[0]
-            src, dst, msg = head
+            src, dst, msg = self.envs[head]
             new = self.deliver(st, head, from_queue=True)
             yield new
             now = self._at(st, self._index(dst))
@@ -722,12 +732,12 @@ class System:
             if (a.kind == "deliver" and a.dst == pid) or (a.kind == "timer" and a.process == pid):
                 yield new
 
-    def deliver(self, st: XState, env: tuple, from_queue: bool = False) -> Optional[XState]:
+    def deliver(self, st: XState, env: int, from_queue: bool = False) -> Optional[XState]:
         """The state after delivering ``env``: a held message (with ``--max-delays``)
         or one in flight, or the head of the queue (``from_queue``). None when that
         only removes the message (see :meth:`successors`), except for the head of
         the queue, which must go for the next one to arrive."""
-        src, dst, msg = env
+        src, dst, msg = self.envs[env]
         i = self.sindex.get(dst)
         now = self._at(st, self._index(dst))
         if i is not None:
@@ -750,9 +760,10 @@ class System:
             self._client_receive(new, c, src, msg)
         return new
 
-    def _received(self, st: XState, env: tuple, now: float, from_queue: bool) -> XState:
+    def _received(self, st: XState, env: int, now: float, from_queue: bool) -> XState:
         """The successor of ``st`` where ``env`` has left the network, at the receiver's time."""
-        new = self._child(st, Action("deliver", src=env[0], dst=env[1], msg=env[2], time=now))
+        src, dst, msg = self.envs[env]
+        new = self._child(st, Action("deliver", src=src, dst=dst, msg=msg, time=now))
         new.now = now
         if from_queue:
             new.queue = st.queue[1:]

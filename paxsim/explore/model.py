@@ -237,8 +237,8 @@ class XState:
         will be judged (not the path that led here). With ``shared`` (a dictionary
         the caller keeps), equal parts of keys are one object: the servers' part and
         the messages in flight recur across many states, and a search keeps every key."""
-        servers = tuple(s.frozen() for s in self.servers)
-        clients = tuple(c.frozen() for c in self.clients)
+        servers = tuple(map(Server.frozen, self.servers))
+        clients = tuple(map(ClientModel.frozen, self.clients))
         bag = frozenset(self.inflight.items())
         queue = self.queue
         if shared is not None:

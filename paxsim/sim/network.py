@@ -40,8 +40,9 @@ class Node(Protocol):
 DelayFn = Callable[[], float]
 
 
-def make_delay(spec: dict[str, Any], rng: random.Random) -> DelayFn:
-    """A delay sampler from a validated spec: constant / uniform / exponential."""
+def make_delay(spec: dict[str, Any], rng: Optional[random.Random]) -> DelayFn:
+    """A delay sampler from a validated spec: constant / uniform / exponential (``rng``
+    is not drawn from for a constant delay: None will do)."""
     dist = spec.get("dist", "constant")
     if dist == "constant":
         value = float(spec.get("value", 1.0))
@@ -91,13 +92,14 @@ msg)``; every other entry is SimPy's ``(at, priority, eid, event)``."""
 class Link:
     """One direction between two processes. ``delay`` samples a delay; for the three
     built-in distributions the network inlines the draw (``dist``, ``a``, ``b``,
-    ``rand``), which is the same draw ``delay()`` makes."""
+    ``rand``), which is the same draw ``delay()`` makes. ``loss_rng`` (``dup_rng``)
+    may be None when ``loss`` (``dup``) is 0: nothing draws from it then."""
 
     __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand", "plain",
                  "lazy_rand")
 
     def __init__(self, delay: DelayFn, loss: float, dup: float, fifo: bool,
-                 loss_rng: random.Random, dup_rng: random.Random):
+                 loss_rng: Optional[random.Random], dup_rng: Optional[random.Random]):
         self.delay = delay
         self.loss = loss
         self.dup = dup
@@ -291,6 +293,18 @@ class Network:
             return len(self.trace.events)
         self.ticks += 1
         return self.ticks
+
+    def dispose(self) -> None:
+        """Done with this network (and its world): drop what is still in flight and
+        the references that make cycles (nodes that point back at the network, links
+        whose first draw is still their own method, the fault callbacks), so that a
+        world is freed as soon as it is let go, not by the cyclic garbage collector."""
+        self._queue.clear()
+        self.nodes.clear()
+        for link in self.links.values():
+            link.rand = None
+        self.rejoin.clear()
+        self.crash = self.fire = None
 
     # ---- the hot path -----------------------------------------------------------------
     def send(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:

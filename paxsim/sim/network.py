@@ -40,9 +40,8 @@ class Node(Protocol):
 DelayFn = Callable[[], float]
 
 
-def make_delay(spec: dict[str, Any], rng: Optional[random.Random]) -> DelayFn:
-    """A delay sampler from a validated spec: constant / uniform / exponential (``rng``
-    is not drawn from for a constant delay: None will do)."""
+def make_delay(spec: dict[str, Any], rng: random.Random) -> DelayFn:
+    """A delay sampler from a validated spec: constant / uniform / exponential."""
     dist = spec.get("dist", "constant")
     if dist == "constant":
         value = float(spec.get("value", 1.0))
@@ -92,14 +91,13 @@ msg)``; every other entry is SimPy's ``(at, priority, eid, event)``."""
 class Link:
     """One direction between two processes. ``delay`` samples a delay; for the three
     built-in distributions the network inlines the draw (``dist``, ``a``, ``b``,
-    ``rand``), which is the same draw ``delay()`` makes. ``loss_rng`` (``dup_rng``)
-    may be None when ``loss`` (``dup``) is 0: nothing draws from it then."""
+    ``rand``), which is the same draw ``delay()`` makes."""
 
     __slots__ = ("delay", "loss", "dup", "fifo", "last", "loss_rng", "dup_rng", "dist", "a", "b", "rand", "plain",
                  "lazy_rand")
 
     def __init__(self, delay: DelayFn, loss: float, dup: float, fifo: bool,
-                 loss_rng: Optional[random.Random], dup_rng: Optional[random.Random]):
+                 loss_rng: random.Random, dup_rng: random.Random):
         self.delay = delay
         self.loss = loss
         self.dup = dup

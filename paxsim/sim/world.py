@@ -71,10 +71,7 @@ class World:
 
     def _build_links(self) -> None:
         """One link per ordered pair of processes (a server's link to itself too): the
-        network's delay, loss, duplication and FIFO order, later overrides winning. A
-        link draws only from the streams it uses (delay unless constant, loss and
-        duplication if not zero); each is named by the link, so which ones exist
-        changes no draw."""
+        network's delay, loss, duplication and FIFO order, later overrides winning."""
         sc = self.scenario
         net = sc.network
         procs = sc.processes
@@ -96,10 +93,8 @@ class World:
                         fifo = l.fifo if l.fifo is not None else fifo
                 if a == b:
                     delay, loss, dup = SELF_DELAY, 0.0, 0.0
-                rng = LazyStream(seed, "link", a, b, "delay") if delay.get("dist", "constant") != "constant" else None
-                set_link(a, b, Link(make_delay(delay, rng), loss, dup, fifo,
-                                    LazyStream(seed, "link", a, b, "loss") if loss else None,
-                                    LazyStream(seed, "link", a, b, "dup") if dup else None))
+                set_link(a, b, Link(make_delay(delay, LazyStream(seed, "link", a, b, "delay")), loss, dup, fifo,
+                                    LazyStream(seed, "link", a, b, "loss"), LazyStream(seed, "link", a, b, "dup")))
 
     def _at(self, t: float, fn) -> None:
         Timeout(self.env, t, fn).callbacks.append(lambda ev: ev._value())

@@ -52,7 +52,8 @@ def test_builder_makes_the_scenario_the_validator_makes(config):
 def test_builder_hands_what_it_cannot_vouch_for_to_the_validator():
     d = drawn("paxos", 3, 1, False, (), 30.0, count=1, seed=1)[0]
     build = ScenarioBuilder("paxos")
-    assert build.build({**d, "until": 50.0}) is None                  # a key drawn dicts never have
+    assert build.build({**d, "until": 50.0}) is None                  # keys drawn dicts never have
+    assert build.build({**d, "expected": "SAFE"}) is None
     assert build.build({**d, "params": {"heartbeat": 0.001}}) is None  # too fast for the network
     with pytest.raises(ValueError, match="params.heartbeat"):
         build({**d, "params": {"heartbeat": 0.001}})

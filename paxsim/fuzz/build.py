@@ -25,7 +25,7 @@ from ..scenario import (DEFAULT_RETRY, DEFAULT_SETTLE, TARGETED, ClientSpec, Fau
 
 TIMED = ("crash", "recover", "partition", "heal")
 DRAWN_KEYS = frozenset(("description", "protocol", "servers", "seed", "settle", "params", "network", "clients",
-                        "faults", "expected"))
+                        "faults"))
 """The top-level keys a drawn dict may have (any other: ``from_dict`` judges it)."""
 
 
@@ -68,7 +68,7 @@ class ScenarioBuilder:
         return Scenario(
             name="scenario", description=d["description"], protocol=self.protocol, servers=servers,
             clients=clients, network=network, faults=tuple(f for i, f in enumerate(faults) if i not in noop),
-            params=params, seed=d.get("seed", 0), expected=d.get("expected"), until=None,
+            params=params, seed=d.get("seed", 0), expected=None, until=None,
             settle=float(d.get("settle", DEFAULT_SETTLE)), figure=None, source=self.source)
 
     def checked_params(self, given: dict, servers: int) -> Optional[dict]:

@@ -749,6 +749,14 @@ def _timeline_noops(v: _V, faults: list[FaultSpec], paths: list[str], servers: S
     return out
 
 
+def timeline_noops(faults: Sequence[FaultSpec], servers: Sequence[str], never: set[int] = frozenset()) -> set[int]:
+    """The indices of the timed crashes and recoveries among ``faults`` that would do
+    nothing (crashing a server that is down, recovering one that is up), as
+    :func:`from_dict` drops them; ``never``: the indices of targeted faults that can
+    never fire. For programs that build valid scenarios themselves (the fuzzer)."""
+    return _timeline_noops(_V("<scenario>"), list(faults), [""] * len(faults), servers, refuse=False, never=never)
+
+
 # ------------------------------------------------------------ writing TOML ---
 
 def _toml_value(v: Any) -> str:

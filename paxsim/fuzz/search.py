@@ -18,6 +18,12 @@ change after which the protocol still fails the same way and the honest size
 (:mod:`paxsim.fuzz.size`: what was lost, crashed, recovered, split or delayed in
 the run) is no larger.
 
+Speed: a drawn dict is valid by construction, so it becomes a scenario without a
+second validation (:mod:`paxsim.fuzz.build`); a run's world is disposed of as soon
+as it has been looked at (freed by reference counting, not by the cyclic garbage
+collector), and while a chunk runs what lived before it is frozen out of the
+collector's full collections (:func:`frozen_heap`).
+
 Determinism: chunk k's examples depend only on (seed, k), so the same seed gives
 the same counterexample (and the same file bytes) as long as it is found within
 the budget. With ``workers > 1`` chunks run in parallel processes and the lowest
@@ -26,8 +32,10 @@ chunk that failed wins, whatever finished first: the answer of one worker.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -35,8 +43,9 @@ from typing import Callable, Optional
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hseed, settings, target
 
 from ..driver import RunResult, run_scenario
-from ..scenario import from_dict
+from ..scenario import Scenario, from_dict
 from ..sim.rng import derive
+from .build import ScenarioBuilder
 from .size import run_counts
 from .strategies import FAMILIES, scenarios, settle_chains
 
@@ -119,11 +128,12 @@ def observe(r: RunResult, stats: Optional[Stats], guide: bool) -> None:
         target(float(min(recoveries, 3) * 4 + min(leaders, 4)), label="recoveries and leaders")
 
 
-def run_dict(d: dict, stats: Optional[Stats] = None, guide: bool = False,
-             trace: bool = False) -> tuple[str, str, Optional[RunResult]]:
+def run_dict(d: dict, stats: Optional[Stats] = None, guide: bool = False, trace: bool = False,
+             build: Optional[Callable[[dict], Scenario]] = None) -> tuple[str, str, Optional[RunResult]]:
     """Run a scenario dict: (outcome, error text if it raised, the run). ``stats``:
-    add the run to these; ``guide``: steer hypothesis (see :func:`observe`)."""
-    sc = from_dict(d, source="<fuzz>")
+    add the run to these; ``guide``: steer hypothesis (see :func:`observe`);
+    ``build``: makes the scenario of a drawn dict (default: validate it, ``from_dict``)."""
+    sc = build(d) if build is not None else from_dict(d, source="<fuzz>")
     t0 = time.process_time()
     try:
         r = run_scenario(sc, record_trace=trace)
@@ -142,7 +152,10 @@ def run_dict(d: dict, stats: Optional[Stats] = None, guide: bool = False,
 
 def outcome_of(d: dict) -> tuple[str, str]:
     """Run a scenario dict without a trace: (outcome, error text if it raised)."""
-    return run_dict(d)[:2]
+    outcome, error, r = run_dict(d)
+    if r is not None:
+        r.world.dispose()
+    return outcome, error
 
 
 class _Found(Exception):
@@ -182,6 +195,7 @@ def run_chunk(cfg: FuzzConfig, seed: int, k: int, max_examples: int,
     first: list[float] = []
     first_runs: list[int] = []
     failing: dict[str, tuple[str, str]] = {}
+    build = ScenarioBuilder(cfg.protocol)   # drawn dicts are valid: made into scenarios without a second check
 
     @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
               phases=(Phase.generate, Phase.target, Phase.shrink) if cfg.guide else (Phase.generate, Phase.shrink),
@@ -190,28 +204,46 @@ def run_chunk(cfg: FuzzConfig, seed: int, k: int, max_examples: int,
     @hseed(chunk_seed(seed, k) if below is None else derive(seed, "smaller", below, k) % (2**32))
     @given(cfg.strategy())
     def probe(d: dict) -> None:
-        key = json.dumps(d, sort_keys=True)
-        known = failing.get(key)   # hypothesis replays the smallest failure at the end
+        # hypothesis replays the smallest failure at the end (no failure yet: nothing to look up)
+        known = failing.get(json.dumps(d, sort_keys=True)) if failing else None
         if known is None:
             if first and stats.runs - first_runs[0] >= cfg.shrink_runs:
                 return             # the shrink budget is spent: nothing new counts as failing
-            outcome, error, r = run_dict(d, stats, guide=cfg.guide, trace=below is not None)
-            if not cfg.fails(outcome):
-                return
-            if below is not None and (r is None or sum(run_counts(r).values()) >= below):
+            outcome, error, r = run_dict(d, stats, guide=cfg.guide, trace=below is not None, build=build)
+            fails = cfg.fails(outcome) and (below is None or (r is not None and sum(run_counts(r).values()) < below))
+            if r is not None:
+                r.world.dispose()   # freed at once: the search spends less time collecting garbage
+            if not fails:
                 return
             if not first:
                 first.append(time.perf_counter() - t0)
                 first_runs.append(stats.runs)
-            known = failing[key] = (outcome, error)
+            known = failing[json.dumps(d, sort_keys=True)] = (outcome, error)
         raise _Found(d, *known)     # one raise: hypothesis tells failures apart by their line
 
-    try:
-        probe()
-    except _Found as f:
-        return ChunkResult(k, stats.runs, time.perf_counter() - t0, f.d, f.outcome, f.error, first[0], stats,
-                           first_runs[0], time.process_time() - cpu0)
+    with frozen_heap():
+        try:
+            probe()
+        except _Found as f:
+            return ChunkResult(k, stats.runs, time.perf_counter() - t0, f.d, f.outcome, f.error, first[0], stats,
+                               first_runs[0], time.process_time() - cpu0)
     return ChunkResult(k, stats.runs, time.perf_counter() - t0, stats=stats, cpu=time.process_time() - cpu0)
+
+
+@contextmanager
+def frozen_heap():
+    """While a chunk runs, the objects that lived before it (modules, hypothesis, the
+    caller's data) are left out of the garbage collector's full collections, which
+    would otherwise scan all of them again every few hundred runs (``gc.freeze``;
+    undone after, and not at all if the caller froze objects itself)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # ------------------------------------------------------------------- shrinking ---
@@ -513,4 +545,4 @@ def replay(d: dict) -> RunResult:
 
 
 __all__ = ["COVERAGE", "ERROR", "ChunkResult", "FuzzConfig", "Progress", "SearchResult", "Stats", "chunk_seed",
-           "finalize", "minimize", "observe", "outcome_of", "replay", "run_chunk", "run_dict", "search"]
+           "finalize", "frozen_heap", "minimize", "observe", "outcome_of", "replay", "run_chunk", "run_dict", "search"]

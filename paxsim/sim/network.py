@@ -292,6 +292,18 @@ class Network:
         self.ticks += 1
         return self.ticks
 
+    def dispose(self) -> None:
+        """Done with this network (and its world): drop what is still in flight and
+        the references that make cycles (nodes that point back at the network, links
+        whose first draw is still their own method, the fault callbacks), so that a
+        world is freed as soon as it is let go, not by the cyclic garbage collector."""
+        self._queue.clear()
+        self.nodes.clear()
+        for link in self.links.values():
+            link.rand = None
+        self.rejoin.clear()
+        self.crash = self.fire = None
+
     # ---- the hot path -----------------------------------------------------------------
     def send(self, src: ProcessId, dst: ProcessId, msg: Message) -> None:
         if self.on_send or self.groups is not None:

@@ -23,6 +23,10 @@ from .network import Link, Network, Pattern, Targeted, make_delay
 from .rng import LazyStream
 
 
+SELF_DELAY = {"dist": "constant", "value": 0.0}
+"""A server's link to itself delivers at once."""
+
+
 class World:
     def __init__(self, scenario: Scenario, *, record_trace: bool = True, stream: bool = False):
         self.scenario = sc = scenario
@@ -66,25 +70,31 @@ class World:
         return Network(self.env, self.trace)
 
     def _build_links(self) -> None:
+        """One link per ordered pair of processes (a server's link to itself too): the
+        network's delay, loss, duplication and FIFO order, later overrides winning."""
         sc = self.scenario
+        net = sc.network
         procs = sc.processes
+        servers = frozenset(sc.servers)
+        seed = sc.seed
+        base = (net.delay, net.loss, net.duplicate, net.fifo)
+        overrides = [(frozenset(l.src), frozenset(l.dst), l) for l in net.links]
+        set_link = self.net.set_link
         for a in procs:
             for b in procs:
-                if a == b and a not in sc.servers:
+                if a == b and a not in servers:
                     continue
-                delay, loss, dup, fifo = sc.network.delay, sc.network.loss, sc.network.duplicate, sc.network.fifo
-                for l in sc.network.links:  # later overrides win
-                    if (not l.src or a in l.src) and (not l.dst or b in l.dst):
+                delay, loss, dup, fifo = base
+                for src, dst, l in overrides:  # later overrides win
+                    if (not src or a in src) and (not dst or b in dst):
                         delay = l.delay if l.delay is not None else delay
                         loss = l.loss if l.loss is not None else loss
                         dup = l.duplicate if l.duplicate is not None else dup
                         fifo = l.fifo if l.fifo is not None else fifo
                 if a == b:
-                    delay, loss, dup = {"dist": "constant", "value": 0.0}, 0.0, 0.0
-                seed = sc.seed
-                link = Link(make_delay(delay, LazyStream(seed, "link", a, b, "delay")), loss, dup, fifo,
-                            LazyStream(seed, "link", a, b, "loss"), LazyStream(seed, "link", a, b, "dup"))
-                self.net.set_link(a, b, link)
+                    delay, loss, dup = SELF_DELAY, 0.0, 0.0
+                set_link(a, b, Link(make_delay(delay, LazyStream(seed, "link", a, b, "delay")), loss, dup, fifo,
+                                    LazyStream(seed, "link", a, b, "loss"), LazyStream(seed, "link", a, b, "dup")))
 
     def _at(self, t: float, fn) -> None:
         Timeout(self.env, t, fn).callbacks.append(lambda ev: ev._value())
@@ -129,6 +139,12 @@ class World:
         host = self.hosts.get(pid)
         if host is not None:
             host.crash()
+
+    def dispose(self) -> None:
+        """Let go of a world that has run and been looked at: it can no longer run,
+        but it is freed at once, by reference counting. A search that runs thousands
+        of worlds a second spends noticeably less time collecting garbage."""
+        self.net.dispose()
 
     # ---- running --------------------------------------------------------------------
     def run(self, until: Optional[float] = None) -> History:
@@ -209,6 +225,7 @@ class World:
 
             Timeout(self.env, sc.end_time()).callbacks.append(watchdog)
             self.net.run(stop=stop)
+            watchdog = None  # noqa: F841  (its own closure cell: no cycle keeps the world alive)
 
 
 def _mean_delay(link: Link) -> float:

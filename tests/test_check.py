@@ -541,3 +541,12 @@ def test_a_held_message_arrives_only_when_the_network_is_otherwise_quiet():
         (st,) = [s for s in system.successors(st) if s.action.kind == "deliver" and held in s.inflight]
     late = [s for s in system.successors(st) if s.action.kind == "deliver" and held not in s.inflight]
     assert len(late) == 1 and (late[0].action.src, late[0].action.dst, late[0].action.msg) == system.envs[held]
+
+
+def test_a_replay_world_can_be_disposed_of_like_any_world():
+    sp = setup("uncoordinated", 2, 2)
+    found = explore(sp, Bounds(**NONE))
+    result = run_scenario(from_dict(scenario_dict(sp, found.path, "x", "uncoordinated"), "<check>"))
+    assert result.outcome == "UNSAFE"
+    result.world.dispose()
+    assert result.world.net.nodes == {}

@@ -64,6 +64,13 @@ class ScheduledNetwork:
     def set_link(self, src: ProcessId, dst: ProcessId, link: Any) -> None:
         """Links are not used: every delivery is a step of the schedule."""
 
+    def dispose(self) -> None:
+        """Done with this network (see Network.dispose): drop the nodes, which point
+        back at it, and what is still in flight or set."""
+        self.nodes.clear()
+        self.inflight.clear()
+        self.timers.clear()
+
     def position(self) -> int:
         if self.trace is not None:
             return len(self.trace.events)

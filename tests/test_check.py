@@ -268,6 +268,8 @@ def test_check_json_reports_the_search(capsys, tmp_path):
     (["--protocol", "paxos", "--max-delays", "-1"], "--max-delays"),
     (["--protocol", "paxos", "--first-server", "S1,S9"], "--first-server: 'S9' is not a server"),
     (["--protocol", "paxos", "--first-server", "S1"], "one server per client (2)"),
+    (["--protocol", "uncoordinated", "--first-server", "any"], "give --client-mode one"),
+    (["--protocol", "paxos", "--client-mode", "all", "--first-server", "S1,S2"], "give --client-mode one"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, problem, capsys, tmp_path):
     rc = cli(["check", *argv, "--out", str(tmp_path / "never")])

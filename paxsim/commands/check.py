@@ -128,8 +128,12 @@ def setup_from_args(args):
     params = check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
     names = tuple(f"S{i}" for i in range(1, servers + 1))
     spread, firsts = _first_servers(args.first_server, names, args.clients)
+    mode = args.client_mode or proto.client_mode
+    if (spread or firsts) and mode != "one":
+        raise UsageError(f"--first-server {args.first_server}: clients send each request to every server in "
+                         f"'{mode}' mode; give --client-mode one")
     setup = Setup(proto, names, tuple(f"C{i}" for i in range(1, args.clients + 1)), args.requests, params,
-                  retry=args.retry, mode=args.client_mode or proto.client_mode, spread=spread, firsts=firsts)
+                  retry=args.retry, mode=mode, spread=spread, firsts=firsts)
     recoveries = args.max_crashes if args.max_recoveries is None else args.max_recoveries
     bounds = Bounds(drops=args.max_drops, dups=args.max_dups, crashes=args.max_crashes, recoveries=recoveries,
                     timeouts=args.max_timeouts, depth=depth, network=args.network, delays=delays,

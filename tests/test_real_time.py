@@ -165,10 +165,11 @@ def one_state_in_two_copies(first, second) -> History:
 
 
 def test_equal_states_are_one_state_whichever_copy_comes_first():
-    full, trim = (lambda s: s), (lambda s: s.trimmed(1))
+    full, trim, bare = (lambda s: s), (lambda s: s.trimmed(1)), (lambda s: s.trimmed(0))
     copy = lambda s: tc.state(A, X, W)  # noqa: E731 (an equal, separate object)
     orders = {"trimmed first": (trim, full), "full first": (full, trim), "one object": (full, full),
-              "equal objects": (full, copy), "equal objects, trimmed first": (trim, copy)}
+              "equal objects": (full, copy), "equal objects, trimmed first": (trim, copy),
+              "nothing listed first": (bare, full), "nothing listed, then an equal object": (bare, copy)}
     batch = {name: check(one_state_in_two_copies(*order)) for name, order in orders.items()}
     streaming = {name: stream(one_state_in_two_copies(*order)) for name, order in orders.items()}
     # batch: the same reports, naming the same records (the first reply holds X)

@@ -81,7 +81,6 @@ from .core import (
 
 _INF = float("inf")
 _NEVER = (-_INF, -1)  # the (time, pos) of no invocation
-_FULL = (0,)  # a forest entry's fork, for a state not in the forest
 
 # Field getters, applied with map() so that the common all-good case of a long
 # history runs mostly in C.
@@ -355,8 +354,10 @@ class BatchChecker:
             walk(s)
         # A state first walked in a trimmed copy: another copy may list what lies
         # below its snapshot node (equal states are one state, whichever came first)
+        # (a bare snapshot node, nothing listed, hangs nothing in the forest: cut too)
         for s, seen in off_chain.items() if self.cuts else ():
-            if forest.get(s, _FULL)[0] < 0:
+            entry = forest.get(s)
+            if entry[0] < 0 if entry is not None else s.request is None and s.length > 0:
                 for copy in {id(o.state): o.state for o in seen if o.state is not s}.values():
                     walk(copy)
         for s, seen in off_chain.items():

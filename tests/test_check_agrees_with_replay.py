@@ -18,8 +18,10 @@ from paxsim.driver import run_scenario
 from paxsim.explore import Bounds, Setup
 from paxsim.explore.counterexample import scenario_dict
 from paxsim.explore.model import System
-from paxsim.protocols import load_protocol
+from paxsim.protocols import Replica, load_protocol
+from paxsim.protocols.single_server import Service
 from paxsim.scenario import from_dict
+from paxsim.types import ClientRequest, SetTimer
 
 FAST = {"heartbeat": 2, "suspect": 3}
 SETUPS = [  # protocol, servers, clients, requests each, params, client resend
@@ -74,3 +76,67 @@ def test_random_paths_replay_to_the_same_history_and_verdict(protocol, servers, 
                 == {v.invariant for v in verdict.safety_violations})
         compared += 1
     assert compared >= 15
+
+
+class ExecutesOnItsTimer(Replica):
+    """Each server keeps the requests it receives and executes them when its own
+    timer fires (every 1): with per-process clocks, executions and replies are
+    recorded in timer steps whose clock lies behind the latest clock so far."""
+
+    name = "executes_on_its_timer"
+    message_kinds = ("REQ", "REPLY")
+    client_mode = "all"
+
+    @classmethod
+    def quorum(cls, n: int) -> int:
+        return 1
+
+    def __init__(self, pid, servers, params):
+        super().__init__(pid, servers, params)
+        self.service = Service()
+        self.pending: list = []
+
+    def on_start(self, now):
+        return [SetTimer("tick", 1.0)]
+
+    def on_recover(self, now, stored):
+        return [SetTimer("tick", 1.0)]
+
+    def on_message(self, now, src, msg):
+        if type(msg) is ClientRequest:
+            self.pending.append(msg.request)
+        return []
+
+    def on_timer(self, now, name):
+        out: list = [SetTimer("tick", 1.0)]
+        for request in self.pending:
+            out += self.service.execute(request)
+        self.pending = []
+        return out
+
+
+@pytest.mark.parametrize("bounds", BOUNDS, ids=lambda b: f"{b['clocks']}-delays{b.get('delays', 'any')}")
+def test_records_made_by_timers_replay_at_the_same_times(bounds):
+    sp = Setup(ExecutesOnItsTimer, ("S1", "S2"), ("C1", "C2"), 2, {}, mode="all")
+    system = System(sp, Bounds(**bounds))
+    rnd = random.Random(f"timers-{bounds}")
+    behind = 0
+    for _ in range(20):
+        st = system.initial()
+        for _ in range(rnd.randint(5, 40)):
+            succ = list(system.successors(st))
+            if not succ:
+                break
+            st = rnd.choice(succ)
+        if st.records is None:
+            continue
+        h = st.records.history()
+        d = scenario_dict(sp, st.path(), "a random path", "tests.test_check_agrees_with_replay:ExecutesOnItsTimer")
+        d["expected"] = check(h).outcome
+        replayed = run_scenario(from_dict(d, "<path>"))
+        assert _records(replayed.history) == _records(h), st.path()
+        path = st.path()
+        behind += any(a.kind == "timer" and a.time < max(b.time for b in path[:k + 1])
+                      for k, a in enumerate(path))
+    if bounds["clocks"] == "per-process":
+        assert behind > 0  # some timer fired behind the latest clock: the case this test is for

@@ -18,8 +18,8 @@ from paxsim.driver import run_scenario
 from paxsim.explore import Bounds, Setup
 from paxsim.explore.counterexample import scenario_dict
 from paxsim.explore.model import System
-from paxsim.protocols import Replica, load_protocol
-from paxsim.protocols.single_server import Service
+from paxsim.protocols import load_protocol
+from paxsim.protocols.single_server import SingleServer
 from paxsim.scenario import from_dict
 from paxsim.types import ClientRequest, SetTimer
 
@@ -45,20 +45,15 @@ def _records(h):
             [(e.time, e.replica, e.request.id, e.state) for e in h.executions])
 
 
-@pytest.mark.parametrize("bounds", BOUNDS, ids=lambda b: f"{b['clocks']}-delays{b.get('delays', 'any')}")
-@pytest.mark.parametrize("protocol, servers, clients, requests, params, retry", SETUPS, ids=[f"{s[0]}-n{s[1]}" for s in SETUPS])
-def test_random_paths_replay_to_the_same_history_and_verdict(protocol, servers, clients, requests, params, retry,
-                                                             bounds):
-    proto = load_protocol(protocol)
-    sp = Setup(proto, tuple(f"S{i}" for i in range(1, servers + 1)), tuple(f"C{i}" for i in range(1, clients + 1)),
-               requests, proto.check_params(params, servers), retry=retry, mode=proto.client_mode,
-               spread=servers == 3, firsts=(0, 2) if servers == 5 else ())
+def _walk_and_replay(sp: Setup, bounds: dict, protocol: str, seed: str, longest: int) -> list:
+    """Twenty random paths of the explorer, each replayed in the simulator: the same
+    records and verdict (asserted); the paths compared."""
     system = System(sp, Bounds(**bounds))
-    rnd = random.Random(f"{protocol}-{bounds}")
-    compared = 0
+    rnd = random.Random(seed)
+    compared = []
     for _ in range(20):
         st = rnd.choice(system.initials())
-        for _ in range(rnd.randint(5, 70)):
+        for _ in range(rnd.randint(5, longest)):
             succ = list(system.successors(st))
             if not succ:
                 break
@@ -74,26 +69,35 @@ def test_random_paths_replay_to_the_same_history_and_verdict(protocol, servers, 
         assert replayed.verdict.outcome == verdict.outcome
         assert ({v.invariant for v in replayed.verdict.safety_violations}
                 == {v.invariant for v in verdict.safety_violations})
-        compared += 1
-    assert compared >= 15
+        compared.append(st.path())
+    return compared
 
 
-class ExecutesOnItsTimer(Replica):
+BY_BOUNDS = dict(argnames="bounds", argvalues=BOUNDS, ids=lambda b: f"{b['clocks']}-delays{b.get('delays', 'any')}")
+
+
+@pytest.mark.parametrize(**BY_BOUNDS)
+@pytest.mark.parametrize("protocol, servers, clients, requests, params, retry", SETUPS,
+                         ids=[f"{s[0]}-n{s[1]}" for s in SETUPS])
+def test_random_paths_replay_to_the_same_history_and_verdict(protocol, servers, clients, requests, params, retry,
+                                                             bounds):
+    proto = load_protocol(protocol)
+    sp = Setup(proto, tuple(f"S{i}" for i in range(1, servers + 1)), tuple(f"C{i}" for i in range(1, clients + 1)),
+               requests, proto.check_params(params, servers), retry=retry, mode=proto.client_mode,
+               spread=servers == 3, firsts=(0, 2) if servers == 5 else ())
+    assert len(_walk_and_replay(sp, bounds, protocol, f"{protocol}-{bounds}", 70)) >= 15
+
+
+class ExecutesOnItsTimer(SingleServer):
     """Each server keeps the requests it receives and executes them when its own
     timer fires (every 1): with per-process clocks, executions and replies are
     recorded in timer steps whose clock lies behind the latest clock so far."""
 
     name = "executes_on_its_timer"
-    message_kinds = ("REQ", "REPLY")
-    client_mode = "all"
-
-    @classmethod
-    def quorum(cls, n: int) -> int:
-        return 1
+    max_servers = None
 
     def __init__(self, pid, servers, params):
         super().__init__(pid, servers, params)
-        self.service = Service()
         self.pending: list = []
 
     def on_start(self, now):
@@ -115,28 +119,12 @@ class ExecutesOnItsTimer(Replica):
         return out
 
 
-@pytest.mark.parametrize("bounds", BOUNDS, ids=lambda b: f"{b['clocks']}-delays{b.get('delays', 'any')}")
+@pytest.mark.parametrize(**BY_BOUNDS)
 def test_records_made_by_timers_replay_at_the_same_times(bounds):
     sp = Setup(ExecutesOnItsTimer, ("S1", "S2"), ("C1", "C2"), 2, {}, mode="all")
-    system = System(sp, Bounds(**bounds))
-    rnd = random.Random(f"timers-{bounds}")
-    behind = 0
-    for _ in range(20):
-        st = system.initial()
-        for _ in range(rnd.randint(5, 40)):
-            succ = list(system.successors(st))
-            if not succ:
-                break
-            st = rnd.choice(succ)
-        if st.records is None:
-            continue
-        h = st.records.history()
-        d = scenario_dict(sp, st.path(), "a random path", "tests.test_check_agrees_with_replay:ExecutesOnItsTimer")
-        d["expected"] = check(h).outcome
-        replayed = run_scenario(from_dict(d, "<path>"))
-        assert _records(replayed.history) == _records(h), st.path()
-        path = st.path()
-        behind += any(a.kind == "timer" and a.time < max(b.time for b in path[:k + 1])
-                      for k, a in enumerate(path))
+    paths = _walk_and_replay(sp, bounds, "tests.test_check_agrees_with_replay:ExecutesOnItsTimer",
+                             f"timers-{bounds}", 40)
+    behind = sum(any(a.kind == "timer" and a.time < max(b.time for b in path[:k + 1]) for k, a in enumerate(path))
+                 for path in paths)
     if bounds["clocks"] == "per-process":
         assert behind > 0  # some timer fired behind the latest clock: the case this test is for

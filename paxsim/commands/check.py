@@ -218,6 +218,7 @@ def main(args) -> int:
         print(json.dumps({
             "protocol": args.protocol, "servers": len(setup.servers), "clients": len(setup.clients),
             "requests": setup.requests, "bounds": bounds.to_json(), "strategy": args.strategy,
+            "first_server": first_server(setup),
             "complete": result.complete, "states": s.states, "transitions": s.transitions,
             "max_depth": s.max_depth, "seconds": round(s.seconds, 3), "cpu_seconds": round(s.cpu_seconds, 3),
             "states_per_s": round(s.states_per_s, 1), "outcome": result.outcome,

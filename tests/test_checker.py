@@ -380,6 +380,17 @@ def test_off_chain_contents_are_checked():
     assert "C1 saw <s^21> for m3" in miss.detail
 
 
+def test_every_reply_sharing_an_off_chain_state_is_checked_for_its_request():
+    # S2 and S3 answer from one fork <m2 m1>: m1 is in it, C1's m3 (S3's answer) is not
+    fork = state(m2, m1)
+    h = History([inv(0, m1), inv(0, m2), inv(0, m3), inv(0, m4)],
+                [saw(9, m4, state(m1, m2, m3, m4)), saw(5, m1, fork, "S2"), saw(6, m3, fork, "S3")])
+    v = check(h)
+    assert set(invariants(v)) == {"prefix_chain", "reply_contains_request"}, v
+    miss = next(x for x in v.violations if x.invariant == "reply_contains_request")
+    assert "C1 saw <s^21> for m3 from S3" in miss.detail, miss.detail
+
+
 def test_off_chain_branch_shared_by_several_replies():
     ghost = Request("m9", C3)
     h = History([inv(0, m1), inv(0, m2), inv(0, m3), inv(0, m4)],

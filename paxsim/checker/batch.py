@@ -360,26 +360,29 @@ class BatchChecker:
             if entry[0] < 0 if entry is not None else s.request is None and s.length > 0:
                 for copy in {id(o.state): o.state for o in seen if o.state is not s}.values():
                     walk(copy)
-        for s, seen in off_chain.items():
-            entry = forest.get(s)
-            if entry is not None:
-                entry[2] = seen
-
         # prefix_chain: each off-chain state against the shortest chain reply that
         # is not its prefix (the smallest conflicting pair), smallest pairs first.
-        partner_keys: dict[int, tuple] = {}  # id(partner) -> reply_key(partner): few partners, many forks
+        # The partner depends only on where the state leaves the chain: one per fork.
+        partners: dict[int, tuple[Observed, tuple, int]] = {}  # fork + 1 -> (partner, its key, its length)
+        add = reports.add
         for s, seen in off_chain.items():
             entry = forest.get(s)  # None: the state is a bare snapshot node (nothing listed, nothing walked)
-            partner = witness(max(entry[0], 0) + 1 if entry is not None else 1)
+            if entry is None:
+                p = 1
+            else:
+                entry[2] = seen
+                p = entry[0] + 1 if entry[0] > 0 else 1
+            got = partners.get(p)
+            if got is None:
+                partner = witness(p)
+                got = partners[p] = (partner, reply_key(partner), partner.state.length)
+            partner, pk, plen = got
             o = seen[0]
-            pk = partner_keys.get(id(partner))
-            if pk is None:
-                pk = partner_keys[id(partner)] = reply_key(partner)
             ok = reply_key(o)
-            key = (max(s.length, partner.state.length), s.length + partner.state.length,
+            slen = s.length
+            key = (slen if slen > plen else plen, slen + plen,
                    ok if ok <= pk else pk)  # reply_key(min(o, partner, key=reply_key))
-            reports.add("prefix_chain", key,
-                        lambda o=o, partner=partner: fork_violation(o, partner))
+            add("prefix_chain", key, lambda o=o, partner=partner: fork_violation(o, partner))
 
         # Contents: one depth-first walk over the forest, keeping the requests on
         # the current path (request id -> its first length on the path). A stack
@@ -394,8 +397,10 @@ class BatchChecker:
         invented = self.invented
         pm = self.chain_pm
         stack: list[tuple[Optional[State], Any]] = [(r, None) for r in reversed(self.roots)]
+        pop = stack.pop
+        push = stack.append
         while stack:
-            nd, below = stack.pop()
+            nd, below = pop()
             if nd is None:
                 del on_path[below]
                 continue
@@ -417,16 +422,19 @@ class BatchChecker:
                     invented.add(rid)
                     pending.append(("inv", (r, nd.length)))
             mine = inv_at.get(rid, _NEVER)
-            top = max((pm[k] if k >= 0 else _NEVER) if below is None else below, mine)
+            top = (pm[k] if k >= 0 else _NEVER) if below is None else below
+            if mine > top:  # max(top, mine)
+                top = mine
             if seen:
                 for o in seen:
                     if top > (o.time, o.pos):
                         self.future(o, self.held_after(o))
                 # Every node lies below some reply's state: the first one met names
                 # what was found on its path.
-                for what, args in pending:
-                    self.report_pending(what, args, seen[0])
-                pending.clear()
+                if pending:
+                    for what, args in pending:
+                        self.report_pending(what, args, seen[0])
+                    pending.clear()
                 for o in seen:
                     m = o.request.id
                     if k < 0:
@@ -437,9 +445,12 @@ class BatchChecker:
                     reports.add("reply_contains_request", reply_key(o),
                                 lambda o=o: missing_violation(o))
             if q is None:
-                stack.append((None, rid))
-            for c in reversed(kids):
-                stack.append((c, top))
+                push((None, rid))
+            if len(kids) == 1:
+                push((kids[0], top))
+            else:
+                for c in reversed(kids):
+                    push((c, top))
 
     def walk(self, s: State) -> None:
         """Walk ``s`` down off the main chain and hang its new nodes in the forest."""
@@ -449,7 +460,8 @@ class BatchChecker:
         if why == "chain":
             k = node.length
         elif why == "known":
-            k = forest[node][0]
+            known = forest[node]
+            k = known[0]
         elif why == "snapshot" and node.length:
             k = -1
             self.cuts += 1
@@ -464,7 +476,7 @@ class BatchChecker:
             below = m
         if path:
             if why == "known":
-                forest[node][1].append(path[-1])
+                known[1].append(path[-1])
             else:
                 self.roots[path[-1]] = None
 

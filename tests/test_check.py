@@ -343,12 +343,8 @@ def test_per_process_clocks_let_one_server_time_out_alone_and_replay_with_its_ow
 
 
 def _paxos_resending_clients():
-    """Paxos, 2 clients x 2 requests that resend after 1, per-process clocks."""
-    paxos = load_protocol("paxos")
-    from paxsim.overrides import check_params
-
-    return Setup(paxos, ("S1", "S2", "S3"), ("C1", "C2"), 2, check_params(paxos, {}, 3, servers_flag="--servers"),
-                 mode="one", retry=1.0)
+    """Paxos, 2 clients x 2 requests that resend after 1."""
+    return setup("paxos", 3, 2, 2, retry=1.0, mode="one")
 
 
 def test_with_per_process_clocks_the_history_follows_the_path_and_real_time_is_judged_on_it():

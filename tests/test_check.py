@@ -549,3 +549,34 @@ def test_a_replay_world_can_be_disposed_of_like_any_world():
     assert result.outcome == "UNSAFE"
     result.world.dispose()
     assert result.world.net.nodes == {}
+
+
+def test_in_send_order_a_message_its_receiver_ignores_is_delivered_not_dropped():
+    """A drop that ends where the delivery of the same message ends (its receiver
+    ignores it, or is down) only spends a drop: the search offers the delivery
+    alone. Any other message at the head may be lost. And no verdict changes: the
+    tutorial's Fig. 12-promise bug is found with exactly the drops it needs."""
+    from paxsim.explore.model import System
+
+    sp = setup("paxos", 3, 2, params={"heartbeat": 2, "suspect": 3})
+    system = System(sp, Bounds(**{**NONE, "drops": 2, "timeouts": 2, "crashes": 1, "delays": 0,
+                                  "clocks": "per-process"}))
+    todo, seen, ignored, lost = [system.initial()], set(), 0, 0
+    while todo:
+        st = todo.pop()
+        children = list(system.successors(st))
+        delivered = [c for c in children if c.action.kind == "deliver" and st.queue]
+        dropped = [c for c in children if c.action.kind == "drop"]
+        for c in delivered:
+            was, now = st.key(), c.key()  # (now, clocks, servers, clients, in flight, queue, used, summary)
+            if now[:5] + now[7:] == was[:5] + was[7:] and now[5] == st.queue[1:]:
+                ignored += 1
+                assert not dropped, (st.path(), c.action)
+            elif st.used[0] < 2:
+                lost += 1
+                assert len(dropped) == 1
+        for c in children:
+            if c.key() not in seen and len(seen) < 20_000:
+                seen.add(c.key())
+                todo.append(c)
+    assert ignored > 100 and lost > 1000, (ignored, lost)

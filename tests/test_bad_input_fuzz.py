@@ -311,7 +311,7 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "check": (["--protocol", "single_server", "--servers", "1", "--clients", "1", "--max-drops", "0",
                "--max-crashes", "0", "--out", "cx"],
               ["--protocol", "--servers", "--clients", "--requests", "--max-drops", "--max-dups", "--max-crashes",
-               "--max-recoveries", "--max-timeouts", "--max-delays", "--clocks", "--max-depth", "--network", "--retry",
+               "--max-recoveries", "--max-timeouts", "--max-delays", "--max-partitions", "--clocks", "--max-depth", "--network", "--retry",
                "--client-mode", "--first-server", "--strategy", "--budget-seconds", "--param", "--out", "--json"]),
 }
 

@@ -271,6 +271,8 @@ def test_check_json_reports_the_search(capsys, tmp_path):
     (["--protocol", "paxos", "--first-server", "S1"], "one server per client (2)"),
     (["--protocol", "uncoordinated", "--first-server", "any"], "give --client-mode one"),
     (["--protocol", "paxos", "--client-mode", "all", "--first-server", "S1,S2"], "give --client-mode one"),
+    (["--protocol", "paxos", "--max-partitions", "1"], "--max-partitions: a cut loses"),
+    (["--protocol", "paxos", "--max-partitions", "-1", "--max-delays", "0"], "--max-partitions"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, problem, capsys, tmp_path):
     rc = cli(["check", *argv, "--out", str(tmp_path / "never")])
@@ -580,3 +582,43 @@ def test_in_send_order_a_message_its_receiver_ignores_is_delivered_not_dropped()
                 seen.add(c.key())
                 todo.append(c)
     assert ignored > 100 and lost > 1000, (ignored, lost)
+
+
+def test_a_cut_off_server_loses_every_message_to_or_from_it_until_the_cut_heals():
+    """A cut begins with the first message it loses, loses every later one to or
+    from that server (clients' too) that reaches the head of the queue, and heals
+    only right before one of them arrives; the bound counts cuts per path, and a
+    replay names each lost message as a drop."""
+    from paxsim.explore.counterexample import steps
+    from paxsim.explore.model import System
+
+    sp = setup("paxos", 3, 2, params={"heartbeat": 2, "suspect": 3})
+    system = System(sp, Bounds(**{**NONE, "timeouts": 2, "delays": 0, "cuts": 1, "clocks": "per-process"}))
+    todo, seen, cuts, lost = [system.initial()], set(), 0, 0
+    while todo and len(seen) < 20_000:
+        st = todo.pop()
+        children = list(system.successors(st))
+        kinds = {c.action.kind for c in children}
+        if st.cut >= 0:
+            assert "cut" not in kinds
+            cut = sp.servers[st.cut]
+            if st.queue and cut in system.envs[st.queue[0]][:2]:
+                assert kinds == {"drop", "heal"}
+                lost += 1
+            else:
+                assert "heal" not in kinds and "drop" not in kinds
+        else:
+            assert "heal" not in kinds
+            if st.queue and st.used[6] == 0:
+                src, dst, _ = system.envs[st.queue[0]]
+                assert sorted(c.action.process for c in children if c.action.kind == "cut") == sorted(
+                    p for p in (src, dst) if p in sp.servers)
+                cuts += 1
+        for c in children:
+            if c.action.kind == "cut":
+                assert c.cut == sp.servers.index(c.action.process) and c.queue == st.queue[1:]
+                assert [s.kind for s in steps([c.action])] == ["drop"]
+            if c.key() not in seen:
+                seen.add(c.key())
+                todo.append(c)
+    assert cuts > 20 and lost > 100, (cuts, lost)

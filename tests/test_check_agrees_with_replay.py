@@ -36,6 +36,7 @@ BOUNDS = [
     dict(drops=1, dups=1, crashes=1, recoveries=1, timeouts=6, clocks="per-process"),
     dict(drops=1, dups=0, crashes=2, recoveries=2, timeouts=8, delays=2, clocks="per-process"),
     dict(drops=0, dups=1, crashes=1, recoveries=1, timeouts=8, delays=1, clocks="global"),
+    dict(drops=1, dups=0, crashes=1, recoveries=1, timeouts=6, delays=1, cuts=2, clocks="per-process"),
 ]
 
 
@@ -73,7 +74,7 @@ def _walk_and_replay(sp: Setup, bounds: dict, protocol: str, seed: str, longest:
     return compared
 
 
-BY_BOUNDS = dict(argnames="bounds", argvalues=BOUNDS, ids=lambda b: f"{b['clocks']}-delays{b.get('delays', 'any')}")
+BY_BOUNDS = dict(argnames="bounds", argvalues=BOUNDS, ids=lambda b: f"{b['clocks']}-delays{b.get('delays', 'any')}-cuts{b.get('cuts', 0)}")
 
 
 @pytest.mark.parametrize(**BY_BOUNDS)

@@ -86,3 +86,66 @@ def test_fig12a_the_three_server_rule_with_five_servers_is_found_depth_first():
     assert replayed.outcome == "UNSAFE"
     assert ({v.invariant for v in replayed.verdict.safety_violations}
             == {v.invariant for v in found.verdict.safety_violations})
+
+
+# Fig. 12-promise: three leader changes. A partition (one server cut off for a
+# while) stands in for the figure's; backoff 0 lets S1 lead again as soon as it
+# suspects, and retransmit 10 keeps its retransmit timer from firing first.
+PROMISE = {**FAST, "backoff": 0, "retransmit": 10}
+CUT = dict(drops=0, dups=0, crashes=0, recoveries=0, timeouts=4, clocks="per-process", delays=0, cuts=1, depth=40)
+
+
+def _promise_setup(protocol: str) -> Setup:
+    from paxsim.protocols import load_protocol
+
+    proto = load_protocol(protocol)
+    return Setup(proto, SERVERS, ("C1", "C2"), 1, check_params(proto, PROMISE, 3, servers_flag="--servers"),
+                 mode="one", firsts=(0, 1))
+
+
+def test_fig12_promise_without_rounds_is_found_breadth_first_with_one_partition():
+    """S1 accepts m1 alone in round 1 and is cut off; S2 leads round 2 with S3 and
+    m2 is chosen; the cut heals, S1 times out on S2 and leads round 4 with promises
+    that report m2, but without rounds it cannot tell m2 was chosen and takes its
+    own m1 (the lowest-ranked promiser's value): two values in slot 1."""
+    sp = _promise_setup("paxos_promise_without_round")
+    found = explore(sp, Bounds(**CUT))
+    assert found.outcome == "UNSAFE" and len(found.path) <= 35
+    assert [a.process for a in found.path if a.kind in ("cut", "heal")] == ["S1", "S1"]
+    assert sum(a.kind == "timer" for a in found.path) == 4
+    d = scenario_dict(sp, found.path, "found by check", "paxos_promise_without_round")
+    replayed = run_scenario(from_dict(d, "<check>"))
+    assert replayed.outcome == "UNSAFE"
+    assert {v.invariant for v in replayed.verdict.safety_violations} == {"replica_agreement"}
+
+
+def test_fig12_promise_needs_the_partition_and_rounds_in_promises_fix_it():
+    """The same bounds without the partition: complete and SAFE. Paxos (promises
+    carry their rounds) with the partition: complete and SAFE, so the fix holds
+    within these bounds."""
+    without = explore(_promise_setup("paxos_promise_without_round"), Bounds(**{**CUT, "cuts": 0}))
+    assert without.outcome == "SAFE" and without.complete
+    fixed = explore(_promise_setup("paxos"), Bounds(**CUT))
+    assert fixed.outcome == "SAFE" and fixed.complete
+
+
+def test_fig12a_is_found_breadth_first_as_the_figure_tells_it_with_a_partition():
+    """With a partition in place of its late messages, Fig. 12a is in breadth-first
+    reach: S1's accept reaches only S2, which executes m1 and answers; S1 is cut off
+    and S2 crashes; S3 times out, leads with S4 and S5, which never heard of m1,
+    and orders m2 first. Without the partition the same bounds are complete and SAFE."""
+    from paxsim.protocols import load_protocol
+
+    proto = load_protocol("leader_change_rounds")
+    names = ("S1", "S2", "S3", "S4", "S5")
+    sp = Setup(proto, names, ("C1", "C2"), 1, check_params(proto, FAST, 5, servers_flag="--servers"), mode="one",
+               firsts=(0, 2))
+    bounds = dict(drops=0, dups=0, crashes=1, recoveries=0, timeouts=2, delays=0, cuts=1, clocks="per-process",
+                  depth=40)
+    found = explore(sp, Bounds(**bounds))
+    assert found.outcome == "UNSAFE" and len(found.path) <= 28
+    assert [(a.kind, a.process) for a in found.path if a.kind in ("cut", "crash")] == [("cut", "S1"), ("crash", "S2")]
+    assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", "leader_change_rounds"), "<check>")).outcome == \
+        "UNSAFE"
+    without = explore(sp, Bounds(**{**bounds, "cuts": 0}))
+    assert without.outcome == "SAFE" and without.complete

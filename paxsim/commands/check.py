@@ -45,6 +45,9 @@ def add_parser(sub) -> None:
                    help="messages per path that arrive after messages sent later than them; all others arrive "
                         "in the order they were sent. 'any' (the default): the network may reorder anything. "
                         "A small K reaches deep paths (several leader changes) in seconds")
+    p.add_argument("--max-partitions", type=int, default=0, metavar="P",
+                   help="times per path that one server is cut off from every other process for a while (every "
+                        "message to or from it is lost meanwhile); needs --max-delays K (default %(default)s)")
     p.add_argument("--clocks", choices=("global", "per-process"), default="global",
                    help="global: one clock, timers fire in deadline order across all processes (the simulator's "
                         "model); per-process: each process's clock moves only when its own timer fires, so one "
@@ -117,12 +120,15 @@ def setup_from_args(args):
     _count("--servers", servers, 1, MAX_SERVERS)
     _count("--clients", args.clients, 1, MAX_CLIENTS)
     _count("--requests", args.requests, 1, MAX_REQUESTS)
-    for flag in ("max_drops", "max_dups", "max_crashes", "max_recoveries", "max_timeouts"):
+    for flag in ("max_drops", "max_dups", "max_crashes", "max_recoveries", "max_timeouts", "max_partitions"):
         _count("--" + flag.replace("_", "-"), getattr(args, flag), 0)
     depth = _count_or_word("--max-depth", args.max_depth, "none", 1)
     if depth is None and args.budget_seconds is None:
         raise UsageError("--max-depth none: a search without a depth bound may never end; give --budget-seconds too")
     delays = _count_or_word("--max-delays", args.max_delays, "any", 0)
+    if args.max_partitions and delays is None:
+        raise UsageError("--max-partitions: a cut loses the messages that reach the head of the send-order queue; "
+                         "give --max-delays K (0 for none held back)")
     check_flag("--budget-seconds", args.budget_seconds, 0, MAX_TIME, above=True)
     check_flag("--retry", args.retry, 0, MAX_TIME)  # 0: clients never resend
     params = check_params(proto, parse_params(args.param), servers, servers_flag="--servers")
@@ -137,7 +143,7 @@ def setup_from_args(args):
     recoveries = args.max_crashes if args.max_recoveries is None else args.max_recoveries
     bounds = Bounds(drops=args.max_drops, dups=args.max_dups, crashes=args.max_crashes, recoveries=recoveries,
                     timeouts=args.max_timeouts, depth=depth, network=args.network, delays=delays,
-                    clocks=args.clocks)
+                    clocks=args.clocks, cuts=args.max_partitions)
     return setup, bounds
 
 
@@ -161,6 +167,7 @@ def found_by(args, setup, bounds) -> str:
              f"--max-crashes {bounds.crashes} --max-recoveries {bounds.recoveries}",
              f"--max-timeouts {bounds.timeouts} --max-depth {bounds.depth if bounds.depth is not None else 'none'}",
              f"--max-delays {bounds.delays if bounds.delays is not None else 'any'} --clocks {bounds.clocks}",
+             f"--max-partitions {bounds.cuts}",
              f"--network {bounds.network} --retry {setup.retry:g} --client-mode {setup.mode} "
              f"--first-server {first_server(setup)} --strategy {args.strategy}"]
     words += [f"--param {p}" for p in args.param or ()]
@@ -180,7 +187,7 @@ def main(args) -> int:
                    f"timer firings {b.timeouts}, depth {b.depth if b.depth is not None else 'none'}, "
                    f"network {b.network}, "
                    f"{'any order' if b.delays is None else 'send order but for %d held back' % b.delays}, "
-                   f"clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}, "
+                   f"{'partitions %d, ' % b.cuts if b.cuts else ''}clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}, "
                    f"first request to {first_server(setup, words=True)}")
     if not args.json:
         print(f"checking {head}")

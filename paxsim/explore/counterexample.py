@@ -17,10 +17,11 @@ from .model import Action, Setup
 def steps(path: list[Action]) -> list[Step]:
     out = []
     for a in path:
-        if a.kind in ("hold", "start"):
+        if a.kind in ("hold", "start", "heal"):
             continue  # a replay holds every message until a step names it; clients' servers say the start
-        if a.msg is not None:
-            out.append(Step(a.time, a.kind, src=a.src, dst=a.dst, msg=message_key(a.msg)))
+        if a.msg is not None:  # a message that a cut loses is a drop
+            kind = "drop" if a.kind == "cut" else a.kind
+            out.append(Step(a.time, kind, src=a.src, dst=a.dst, msg=message_key(a.msg)))
         elif a.kind == "timer":
             out.append(Step(a.time, "timer", process=a.process, timer=a.timer))
         else:
@@ -78,8 +79,13 @@ def story(path: list[Action]) -> list[str]:
             else:
                 what = f"{a.src}'s {label} to {a.dst}"
             verb = {"deliver": "arrives", "drop": "is lost", "duplicate": "is duplicated",
-                    "hold": "is held back (later messages overtake it)"}[a.kind]
-            lines.append(f"{k:>3}. {t}: {what} {verb}")
+                    "hold": "is held back (later messages overtake it)", "cut": "is lost"}[a.kind]
+            if a.kind == "cut":
+                lines.append(f"{k:>3}. {t}: {a.process} is cut off from everybody: {what} {verb}")
+            else:
+                lines.append(f"{k:>3}. {t}: {what} {verb}{f' ({a.process} is cut off)' if a.process else ''}")
+        elif a.kind == "heal":
+            lines.append(f"{k:>3}. {t}: {a.process} is no longer cut off")
         elif a.kind == "timer":
             lines.append(f"{k:>3}. {t}: {a.process}'s {a.timer} timer fires")
         else:

@@ -19,7 +19,12 @@ moves on only when one of its own timers fires (see :meth:`System._at`).
 Network. By default any message in flight may be delivered next. With a bound on
 delays (``delays=k``) messages arrive in the order they were sent and before any
 timer fires, but for ``k`` per path that are held back and arrive late, when the
-network is otherwise quiet, or never (see :meth:`System._fifo_successors`).
+network is otherwise quiet, or never (see :meth:`System._fifo_successors`). There,
+a partition (``cuts=p``) cuts one server off from every other process for a while:
+each message to or from it that reaches the head of the queue is lost, until the
+cut heals (see :meth:`System._cut_off`). One cut stands for many drops, as in the
+tutorial's figures ("S1 is cut off"), and costs the search one choice, not one per
+message.
 
 Clients behave as the simulator's closed-loop clients with every request due at
 time 0: a client sends its first request at the start and its next one as soon as
@@ -47,7 +52,7 @@ RETRY_TIMER = "retry"
 SENDING = (Send, Broadcast, Reply)
 """Effects that put messages in flight."""
 
-DROPS, DUPS, CRASHES, RECOVERIES, TIMEOUTS, DELAYS = range(6)
+DROPS, DUPS, CRASHES, RECOVERIES, TIMEOUTS, DELAYS, CUTS = range(7)
 """Positions in a state's ``used`` counts (along its path)."""
 
 
@@ -71,11 +76,12 @@ class Bounds:
     network: str = "multiset"  # or "set": identical messages in flight are one
     delays: Optional[int] = None  # None: any order; k: in send order but for k messages held back
     clocks: str = "global"     # or "per-process": each process has a clock of its own
+    cuts: int = 0              # with delays=k: times one server is cut off from every other process
 
     def to_json(self) -> dict[str, Any]:
         return {"drops": self.drops, "dups": self.dups, "crashes": self.crashes, "recoveries": self.recoveries,
                 "timeouts": self.timeouts, "depth": self.depth, "network": self.network, "delays": self.delays,
-                "clocks": self.clocks}
+                "clocks": self.clocks, "partitions": self.cuts}
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ class XState:
     """One state of the world. Mutable only while the successor is being built."""
 
     __slots__ = ("now", "clocks", "servers", "clients", "inflight", "queue", "used", "summary", "records",
-                 "parent", "action", "depth", "nrec", "judge")
+                 "parent", "action", "depth", "nrec", "judge", "cut")
 
     def __init__(self) -> None:
         self.now = 0.0                            # one clock (with per-process clocks: 0 between steps)
@@ -223,7 +229,8 @@ class XState:
         self.inflight: dict[int, int] = {}        # message -> copies (held back, with --max-delays)
         self.queue: tuple = ()                    # with --max-delays: the rest of what is in flight, in send order
         # (a message in flight is an id: System.envs[id] is its (src, dst, msg))
-        self.used = (0, 0, 0, 0, 0, 0)            # drops, dups, crashes, recoveries, timeouts, delays
+        self.used = (0, 0, 0, 0, 0, 0, 0)         # drops, dups, crashes, recoveries, timeouts, delays, cuts
+        self.cut = -1                             # the server cut off from everybody (with Bounds.cuts), or -1
         self.summary: tuple = (frozenset(), frozenset(), ())  # see System._record
         self.records: Optional[Records] = None
         self.parent: Optional[XState] = None
@@ -247,7 +254,7 @@ class XState:
             bag = shared.setdefault(bag, bag)
             if queue:
                 queue = shared.setdefault(queue, queue)
-        return (self.now, self.clocks, servers, clients, bag, queue, self.used, self.summary)
+        return (self.now, self.clocks, servers, clients, bag, queue, self.used, self.summary, self.cut)
 
     def release(self) -> None:
         """Forget what only expanding this state needed (its successors are made):
@@ -369,6 +376,7 @@ class System:
         new.action = action
         new.depth = st.depth + 1
         new.nrec = st.nrec
+        new.cut = st.cut
         return new
 
     def _own_server(self, st: XState, i: int, rid: int) -> Server:
@@ -657,9 +665,14 @@ class System:
         may reorder anything (:meth:`_any_order_successors`)."""
         b = self.bounds
         used = st.used
+        cut = self.setup.servers[st.cut] if st.cut >= 0 else None
         if st.queue:
             head = st.queue[0]
             src, dst, msg = self.envs[head]
+            if cut is not None and cut in (src, dst):
+                yield from self._cut_off(st, head)
+                yield from self._faults(st)
+                return
             new = self.deliver(st, head, from_queue=True)
             yield new
             # A drop of a message its receiver ignores (or a crashed one loses) is the
@@ -685,14 +698,50 @@ class System:
                 new.inflight[head] = new.inflight.get(head, 0) + 1
                 new.used = spend(used, DUPS)
                 yield new
+            if cut is None and used[CUTS] < b.cuts:
+                for pid in (src, dst):
+                    i = self.sindex.get(pid)
+                    if i is not None:  # pid is cut off from everybody, from this message on
+                        new = self._child(st, Action("cut", process=pid, src=src, dst=dst, msg=msg, time=now))
+                        new.queue = st.queue[1:]
+                        new.cut = i
+                        new.used = spend(used, CUTS)
+                        yield new
         if not st.queue:
+            waiting = False  # a held message to or from the server cut off: it arrives after the cut heals
             for env in list(st.inflight):
+                if cut is not None and cut in self.envs[env][:2]:
+                    waiting = True
+                    continue
                 new = self.deliver(st, env)
                 if new is not None:
                     yield new
+            if waiting:
+                yield self._heal(st)
             if used[TIMEOUTS] < b.timeouts:
                 yield from self._fire_due(st)
         yield from self._faults(st)
+
+    def _cut_off(self, st: XState, head: int) -> Iterator[XState]:
+        """The head of the queue is to or from the server cut off: it is lost, or the
+        cut heals first (and it reaches the head again, as any message does).
+
+        A cut begins with the first message it loses and heals right before the
+        first one to or from that server that arrives: between those, nothing
+        can tell the cut from none, so every cut is explored this way once."""
+        src, dst, msg = self.envs[head]
+        pid = self.setup.servers[st.cut]
+        new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, process=pid,
+                                     time=self._at(st, self._index(dst))))
+        new.queue = st.queue[1:]
+        yield new
+        yield self._heal(st)
+
+    def _heal(self, st: XState) -> XState:
+        i = st.cut
+        new = self._child(st, Action("heal", process=self.setup.servers[i], time=self._at(st, i)))
+        new.cut = -1
+        return new
 
     def _index(self, pid: ProcessId) -> int:
         """Process ``pid``'s place: servers first, then clients."""

@@ -682,12 +682,7 @@ class System:
                 for a, b in itertools.chain(zip(new.servers, st.servers), zip(new.clients, st.clients)))
             now = self._at(st, self._index(dst))
             if used[DELAYS] < b.delays:
-                new = self._child(st, Action("hold", src=src, dst=dst, msg=msg, time=now))
-                new.queue = st.queue[1:]
-                if not (b.network == "set" and head in new.inflight):
-                    new.inflight[head] = new.inflight.get(head, 0) + 1
-                new.used = spend(used, DELAYS)
-                yield new
+                yield self._hold(st, head, now)
             if used[DROPS] < b.drops and not ignored:
                 new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, time=now))
                 new.queue = st.queue[1:]
@@ -724,18 +719,31 @@ class System:
 
     def _cut_off(self, st: XState, head: int) -> Iterator[XState]:
         """The head of the queue is to or from the server cut off: it is lost, or the
-        cut heals first (and it reaches the head again, as any message does).
+        cut heals first (and it reaches the head again, as any message does), or
+        (within ``--max-delays``) it is held back and arrives once the cut has healed.
 
         A cut begins with the first message it loses and heals right before the
         first one to or from that server that arrives: between those, nothing
         can tell the cut from none, so every cut is explored this way once."""
         src, dst, msg = self.envs[head]
         pid = self.setup.servers[st.cut]
-        new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, process=pid,
-                                     time=self._at(st, self._index(dst))))
+        now = self._at(st, self._index(dst))
+        new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, process=pid, time=now))
         new.queue = st.queue[1:]
         yield new
         yield self._heal(st)
+        if st.used[DELAYS] < self.bounds.delays:  # or it is held back, to arrive late once the cut heals
+            yield self._hold(st, head, now)
+
+    def _hold(self, st: XState, head: int, now: float) -> XState:
+        """``st`` with the head of the queue held back: it waits among the messages in flight."""
+        src, dst, msg = self.envs[head]
+        new = self._child(st, Action("hold", src=src, dst=dst, msg=msg, time=now))
+        new.queue = st.queue[1:]
+        if not (self.bounds.network == "set" and head in new.inflight):
+            new.inflight[head] = new.inflight.get(head, 0) + 1
+        new.used = spend(st.used, DELAYS)
+        return new
 
     def _heal(self, st: XState) -> XState:
         i = st.cut

@@ -249,7 +249,8 @@ def test_check_json_reports_the_search(capsys, tmp_path):
     d = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert d["outcome"] == "SAFE" and d["complete"] is True and d["states"] == 5 and d["transitions"] == 4
-    assert d["bounds"]["drops"] == 1 and d["counterexample"] is None and d["violations"] == []
+    assert d["bounds"]["drops"] == 1 and d["bounds"]["partitions"] == 0
+    assert d["counterexample"] is None and d["violations"] == []
     assert d["first_server"] == "first"
     for key in ("protocol", "servers", "clients", "requests", "strategy", "max_depth", "seconds", "states_per_s"):
         assert key in d

@@ -8,6 +8,8 @@ finds it within the same bounds, so each power is what finds it.
 
 from __future__ import annotations
 
+import pytest
+
 from paxsim.driver import run_scenario
 from paxsim.explore import Bounds, Setup, explore
 from paxsim.explore.counterexample import scenario_dict
@@ -148,4 +150,24 @@ def test_fig12a_is_found_breadth_first_as_the_figure_tells_it_with_a_partition()
     assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", "leader_change_rounds"), "<check>")).outcome == \
         "UNSAFE"
     without = explore(sp, Bounds(**{**bounds, "cuts": 0}))
+    assert without.outcome == "SAFE" and without.complete
+
+
+# Planted bugs found with a partition (the fuzzer's deep kinds: two or three leader changes).
+CUT_KILLS = [  # mutant, bounds beyond CUT's, strategy
+    ("tests.mutants.paxos_mutants:LowestRoundValue", {}, "bfs"),
+    ("tests.mutants.paxos_mutants:AcceptLowerRound", {"timeouts": 2, "delays": 1, "depth": 30}, "dfs"),
+    ("tests.quality.paxos_mutants:ReusesOldPhaseOne", {}, "bfs"),
+]
+
+
+@pytest.mark.parametrize("mutant, extra, strategy", CUT_KILLS, ids=[m.split(":")[1] for m, _e, _s in CUT_KILLS])
+def test_planted_bugs_of_several_leader_changes_are_found_with_a_partition(mutant, extra, strategy):
+    """Each is found, replays UNSAFE, and without the partition the same bounds
+    are complete and SAFE: the cut is what reaches it."""
+    sp = _promise_setup(mutant)
+    found = explore(sp, Bounds(**{**CUT, **extra}), strategy=strategy, max_states=200_000)
+    assert found.outcome == "UNSAFE" and "cut" in {a.kind for a in found.path}
+    assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", mutant), "<check>")).outcome == "UNSAFE"
+    without = explore(sp, Bounds(**{**CUT, **extra, "cuts": 0}), strategy=strategy)
     assert without.outcome == "SAFE" and without.complete

@@ -25,7 +25,7 @@ from paxsim.overrides import check_params
 from paxsim.scenario import from_dict
 from tests.mutants.paxos_mutants import PromiseLowerRound
 from tests.quality.paxos_mutants import (
-    LeaderRepliesOnPropose, LearnerMixesRounds, NewLeaderProposesFromNextExec, RecoverAcceptedAsChosen,
+    CatchUpSendsAccepted, LeaderRepliesOnPropose, LearnerMixesRounds, NewLeaderProposesFromNextExec, RecoverAcceptedAsChosen,
 )
 
 SERVERS = ("S1", "S2", "S3")
@@ -36,14 +36,16 @@ MAX_STATES = 1_000_000  # a cap far above what each search needs (at most ~330,0
 @dataclass(frozen=True)
 class Kill:
     """A mutant and the bounds that kill it: lost messages, timer firings, crashes
-    (each with a recovery), steps; where clients send first (server indexes), after
-    how long they resend (0: never), and parameters beyond EVERY_FIRING_COUNTS."""
+    (each with a recovery), steps; how many clients, where each sends first (server
+    indexes), after how long they resend (0: never), and parameters beyond
+    EVERY_FIRING_COUNTS."""
 
     mutant: type
     drops: int
     timeouts: int
     depth: int
     crashes: int = 0
+    clients: int = 2
     firsts: tuple[int, ...] = (0, 1)
     retry: float = 0.0
     params: dict = field(default_factory=dict)
@@ -51,8 +53,8 @@ class Kill:
     def setup(self) -> Setup:
         params = check_params(self.mutant, {**EVERY_FIRING_COUNTS, **self.params}, len(SERVERS),
                               servers_flag="--servers")
-        return Setup(self.mutant, SERVERS, ("C1", "C2"), 1, params, retry=self.retry, mode="one",
-                     firsts=self.firsts)
+        clients = tuple(f"C{i}" for i in range(1, self.clients + 1))
+        return Setup(self.mutant, SERVERS, clients, 1, params, retry=self.retry, mode="one", firsts=self.firsts)
 
     def bounds(self, drops: int) -> Bounds:
         return Bounds(drops=drops, dups=0, crashes=self.crashes, recoveries=self.crashes, timeouts=self.timeouts,
@@ -79,6 +81,10 @@ KILLS = [
     # the lower round 1 makes S3 promise it, and both rounds get a value chosen in
     # slot 1 (S2's from C2's resend).
     Kill(PromiseLowerRound, drops=4, timeouts=4, depth=34, firsts=(0, 0), retry=1.0, params={"retransmit": 2}),
+    # S1 proposes m1, m2, m3 (every client sends to it); m1 and m3 are chosen, m2
+    # only S1 accepted; S3, behind, catches up from S1 and executes m2 in slot 2;
+    # S2 takes over without S1 and fills slot 2 with a no-op.
+    Kill(CatchUpSendsAccepted, drops=4, timeouts=3, depth=34, clients=3, firsts=(0, 0, 0)),
 ]
 
 

@@ -76,8 +76,9 @@ KILLS = [
     # S1 accepted m1 alone in round 1; S2 gets m2 chosen in round 2 without S1's
     # promise or accept; S3's learn of round 2 counts at S1 as a learn of m1.
     Kill(LearnerMixesRounds, drops=5, timeouts=2, depth=24, fewer="timeouts"),
-    # S1 answers m1 on proposing it and its accepts are lost; S2 takes over and
-    # fills slot 1 with a no-op: C2's m2 comes out first, not after m1.
+    # S1 answers m1 on proposing it and its accepts are lost; S3 takes over and
+    # fills slot 1 with a no-op: C2 is answered a state with m2 first, C1 one with
+    # m1 first.
     Kill(LeaderRepliesOnPropose, drops=3, timeouts=2, depth=36),
     # S3 takes over with S1's m1 for slot 1 and proposes a request forwarded to it
     # later in slot 1 as well: S1 executes one, S3 the other.
@@ -88,8 +89,8 @@ KILLS = [
     Kill(PromiseLowerRound, drops=4, timeouts=4, depth=34, firsts=(0, 0), retry=1.0, params={"retransmit": 2},
          fewer="timeouts"),
     # S1 proposes m1, m2, m3 (every client sends to it); m1 and m3 are chosen, m2
-    # only S1 accepted; S3, behind, catches up from S1 and executes m2 in slot 2;
-    # S2 takes over without S1 and fills slot 2 with a no-op.
+    # only S1 accepted; S2, which missed m1, catches up from S1 and executes m2 in
+    # slot 2; S3 takes over without S1 and fills slot 2 with a no-op.
     Kill(CatchUpSendsAccepted, drops=4, timeouts=3, depth=34, clients=3, firsts=(0, 0, 0)),
     # S1 leads round 1 with nothing to propose; S2 gets m2 chosen in round 2 while
     # S1 hears nothing of it; C1's resend reaches S1, whose round-1 accept for m1

@@ -25,7 +25,8 @@ from paxsim.overrides import check_params
 from paxsim.scenario import from_dict
 from tests.mutants.paxos_mutants import AcceptLowerRound, PromiseLowerRound
 from tests.quality.paxos_mutants import (
-    CatchUpSendsAccepted, LeaderRepliesOnPropose, LearnerMixesRounds, NewLeaderProposesFromNextExec, RecoverAcceptedAsChosen,
+    CatchUpSendsAccepted, LeaderRepliesOnPropose, LearnerMixesRounds, NewLeaderProposesFromNextExec,
+    RecoverAcceptedAsChosen,
 )
 
 SERVERS = ("S1", "S2", "S3")

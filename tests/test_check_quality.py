@@ -171,3 +171,22 @@ def test_planted_bugs_of_several_leader_changes_are_found_with_a_partition(mutan
     assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", mutant), "<check>")).outcome == "UNSAFE"
     without = explore(sp, Bounds(**{**CUT, **extra, "cuts": 0}), strategy=strategy)
     assert without.outcome == "SAFE" and without.complete
+
+
+# The fuzzer's hardest kinds: a crash and recovery on top of two or three leader
+# changes. Depth-first, each within 60 CPU s (about 17-25 s here); their spaces
+# without the partition are too large to exhaust in a test, so no SAFE twin.
+DEEP_CUT_KILLS = [  # mutant, bounds beyond CUT's (all with one crash and one recovery)
+    ("tests.quality.paxos_mutants:RecoverWithoutRounds", {"depth": 34}),
+    ("tests.quality.paxos_mutants:FirstReportWins", {"depth": 36}),
+    ("tests.quality.paxos_mutants:RecoverForgetsPromise", {"timeouts": 2, "delays": 1, "depth": 25}),
+]
+
+
+@pytest.mark.parametrize("mutant, extra", DEEP_CUT_KILLS, ids=[m.split(":")[1] for m, _e in DEEP_CUT_KILLS])
+def test_planted_bugs_that_need_a_recovery_too_are_found_depth_first(mutant, extra):
+    sp = _promise_setup(mutant)
+    bounds = Bounds(**{**CUT, "crashes": 1, "recoveries": 1, **extra})
+    found = explore(sp, bounds, strategy="dfs", max_states=1_500_000)
+    assert found.outcome == "UNSAFE" and {"cut", "crash", "recover"} <= {a.kind for a in found.path}
+    assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", mutant), "<check>")).outcome == "UNSAFE"

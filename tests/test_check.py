@@ -626,3 +626,36 @@ def test_a_cut_off_server_loses_every_message_to_or_from_it_until_the_cut_heals(
                 seen.add(c.key())
                 todo.append(c)
     assert cuts > 20 and lost > 100, (cuts, lost)
+
+
+def test_in_send_order_a_copy_arrives_right_after_its_message():
+    """A duplicate's copy takes its place in the send order right behind the
+    original (to be delivered, lost or, within --max-delays, held back like any
+    message); a message its receiver ignores is not copied unless the copy could
+    still be held back (it would arrive, ignored, right after it)."""
+    from paxsim.explore.model import System
+
+    sp = setup("paxos", 3, 2, params={"heartbeat": 2, "suspect": 3})
+    for delays in (0, 1):
+        system = System(sp, Bounds(**{**NONE, "dups": 2, "timeouts": 2, "delays": delays, "clocks": "per-process"}))
+        todo, seen, copies, ignored = [system.initial()], set(), 0, 0
+        while todo and len(seen) < 10_000:
+            st = todo.pop()
+            children = list(system.successors(st))
+            dups = [c for c in children if c.action.kind == "duplicate"]
+            for c in dups:
+                assert c.queue == (st.queue[0],) + st.queue and c.inflight == st.inflight
+                copies += 1
+            if st.queue and st.used[1] < 2:
+                (delivered,) = [c for c in children if c.action.kind == "deliver"]
+                was, now = st.key(), delivered.key()
+                if now[:5] + now[7:] == was[:5] + was[7:] and now[5] == st.queue[1:]:
+                    ignored += 1
+                    assert len(dups) == (1 if st.used[5] < delays else 0)
+                else:
+                    assert len(dups) == 1
+            for c in children:
+                if c.key() not in seen:
+                    seen.add(c.key())
+                    todo.append(c)
+        assert copies > 100 and ignored > 20, (delays, copies, ignored)

@@ -13,7 +13,7 @@ import time
 from collections import deque
 
 from ..protocols import load_protocol
-from .model import Bounds, Setup, System
+from .model import Bounds, KeyParts, Setup, System
 from .search import explore
 
 BOUNDS = Bounds(drops=0, dups=0, crashes=0, recoveries=0, timeouts=0)
@@ -30,9 +30,10 @@ def sample_keys(n: int = 1000) -> list:
     queue = deque([system.initial()])
     keys: list = []
     seen = set()
+    parts = KeyParts()  # keys as the search makes them
     while queue and len(keys) < n:
         for child in system.successors(queue.popleft()):
-            k = child.key()
+            k = child.key(parts)
             if k not in seen:
                 seen.add(k)
                 keys.append(k)

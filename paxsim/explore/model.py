@@ -109,7 +109,8 @@ class ClientModel:
     """A closed-loop client, as :class:`paxsim.sim.clients.Client` behaves with
     every request due at time 0. Plain data: the explorer clones and freezes it."""
 
-    __slots__ = ("pid", "index", "next", "current", "invoked", "target", "attempt", "last_send", "retry_due", "key")
+    __slots__ = ("pid", "index", "next", "current", "invoked", "target", "attempt", "last_send", "retry_due", "key",
+                 "part")
 
     def __init__(self, pid: ProcessId, index: int) -> None:
         self.pid = pid
@@ -122,6 +123,7 @@ class ClientModel:
         self.last_send = 0.0
         self.retry_due: Optional[float] = None
         self.key: Optional[tuple] = None  # frozen(), computed once (a changed client is a new copy)
+        self.part = -1  # the number KeyParts gives frozen() (-1: not asked yet)
 
     def frozen(self) -> tuple:
         if self.key is None:
@@ -160,6 +162,8 @@ class Action:
     def __str__(self) -> str:
         if self.kind == "start":
             return "start: " + ", ".join(f"{c} sends first to {s}" for c, s in self.targets)
+        if self.kind == "cut":
+            return f"t={self.time:g} cut {self.process} off: {self.src}->{self.dst} {self.msg.label()} lost"
         if self.msg is not None:
             return f"t={self.time:g} {self.kind} {self.src}->{self.dst} {self.msg.label()}"
         if self.timer:
@@ -200,7 +204,7 @@ class Server:
     :class:`System`), its stable storage and its timers. Never changed once a
     state holds it: a step makes a new one."""
 
-    __slots__ = ("up", "rid", "store", "timers", "key")
+    __slots__ = ("up", "rid", "store", "timers", "key", "part")
 
     def __init__(self, up: bool, rid: int, store: dict, timers: dict) -> None:
         self.up = up
@@ -208,11 +212,35 @@ class Server:
         self.store = store         # key -> value (insertion order kept)
         self.timers = timers       # name -> deadline
         self.key: Optional[tuple] = None  # frozen(), computed once
+        self.part = -1                    # the number KeyParts gives frozen() (-1: not asked yet)
 
     def frozen(self) -> tuple:
         if self.key is None:
             self.key = (self.rid, tuple(self.store.items()), tuple(sorted(self.timers.items())))
         return self.key
+
+
+EMPTY_BAG: frozenset = frozenset()
+
+
+class KeyParts:
+    """What a search's keys share: a number per distinct server or client state
+    (its frozen form, kept once), and one object per equal part of a key."""
+
+    __slots__ = ("numbers", "objects")
+
+    def __init__(self) -> None:
+        self.numbers: dict = {}
+        self.objects: dict = {}
+
+    def number(self, part: Any) -> int:
+        """The number of ``part``'s frozen form (a Server or ClientModel), remembered on it."""
+        numbers = self.numbers
+        n = part.part = numbers.setdefault(part.frozen(), len(numbers))
+        return n
+
+    def one(self, value: Any) -> Any:
+        return self.objects.setdefault(value, value)
 
 
 class XState:
@@ -239,22 +267,22 @@ class XState:
         self.nrec = 0
         self.judge = False                        # a reply or execution was recorded: judge it
 
-    def key(self, shared: Optional[dict] = None) -> tuple:
+    def key(self, parts: Optional["KeyParts"] = None) -> tuple:
         """Exact identity: everything that decides what can happen next and how it
-        will be judged (not the path that led here). With ``shared`` (a dictionary
-        the caller keeps), equal parts of keys are one object: the servers' part and
-        the messages in flight recur across many states, and a search keeps every key."""
-        servers = tuple(map(Server.frozen, self.servers))
-        clients = tuple(map(ClientModel.frozen, self.clients))
-        bag = frozenset(self.inflight.items())
-        queue = self.queue
-        if shared is not None:
-            servers = shared.setdefault(servers, servers)
-            clients = shared.setdefault(clients, clients)
-            bag = shared.setdefault(bag, bag)
-            if queue:
-                queue = shared.setdefault(queue, queue)
-        return (self.now, self.clocks, servers, clients, bag, queue, self.used, self.summary, self.cut)
+        will be judged (not the path that led here). With ``parts`` (the search's),
+        each server's and client's frozen form is a number, and equal parts of keys
+        are one object: a search keeps every key, and hashes one per state."""
+        if parts is None:
+            return (self.now, self.clocks, tuple(map(Server.frozen, self.servers)),
+                    tuple(map(ClientModel.frozen, self.clients)), frozenset(self.inflight.items()), self.queue,
+                    self.used, self.summary, self.cut)
+        number = parts.number
+        servers = tuple([s.part if s.part >= 0 else number(s) for s in self.servers])
+        clients = tuple([c.part if c.part >= 0 else number(c) for c in self.clients])
+        one = parts.one
+        bag = one(frozenset(self.inflight.items())) if self.inflight else EMPTY_BAG
+        queue = one(self.queue) if self.queue else ()
+        return (self.now, self.clocks, one(servers), one(clients), bag, queue, self.used, self.summary, self.cut)
 
     def release(self) -> None:
         """Forget what only expanding this state needed (its successors are made):
@@ -688,9 +716,9 @@ class System:
                 new.queue = st.queue[1:]
                 new.used = spend(used, DROPS)
                 yield new
-            if used[DUPS] < b.dups and b.network == "multiset":
+            if used[DUPS] < b.dups and b.network == "multiset" and not (ignored and used[DELAYS] >= b.delays):
                 new = self._child(st, Action("duplicate", src=src, dst=dst, msg=msg, time=now))
-                new.inflight[head] = new.inflight.get(head, 0) + 1
+                new.queue = (head,) + st.queue  # the copy arrives right after it (or, held back, later)
                 new.used = spend(used, DUPS)
                 yield new
             if cut is None and used[CUTS] < b.cuts:
@@ -760,6 +788,8 @@ class System:
         """Crashes of up servers at the start and recoveries of crashed ones, within the bounds."""
         b = self.bounds
         used = st.used
+        if used[CRASHES] >= b.crashes and used[RECOVERIES] >= b.recoveries:
+            return
         for i, s in enumerate(st.servers):
             pid = self.setup.servers[i]
             if s.up and used[CRASHES] < b.crashes and (st.parent is None or not self.canonical_faults):

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from ..checker import Verdict, check
 from ..history import History
-from .model import Action, Bounds, Setup, System, XState
+from .model import Action, Bounds, KeyParts, Setup, System, XState
 
 
 @dataclass
@@ -79,8 +79,8 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
     # in fewer steps is expanded again (depth-first search meets states deep first,
     # and a crash or recovery adds two steps at once), so that the depth bound cuts
     # no state that some shorter path reaches.
-    shared: dict = {}  # equal parts of keys, kept once (see XState.key)
-    seen = {first.key(shared): 0 for first in firsts}
+    parts = KeyParts()  # numbers for servers' and clients' states, equal parts of keys kept once (XState.key)
+    seen = {first.key(parts): 0 for first in firsts}
     judged: set = set()  # summaries of histories already judged SAFE (see System._record)
     frontier = _Frontier(strategy, firsts)
     depth_bound = bounds.depth
@@ -105,7 +105,7 @@ def explore(setup: Setup, bounds: Bounds, *, strategy: str = "bfs", budget_secon
                 elif best is None or child.depth < best[0].depth:
                     best = (child, verdict)
                     continue
-            key = child.key(shared)
+            key = child.key(parts)
             known = seen.get(key)
             if known is not None and known <= child.depth:
                 continue

@@ -190,3 +190,22 @@ def test_planted_bugs_that_need_a_recovery_too_are_found_depth_first(mutant, ext
     found = explore(sp, bounds, strategy="dfs", max_states=1_500_000)
     assert found.outcome == "UNSAFE" and {"cut", "crash", "recover"} <= {a.kind for a in found.path}
     assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", mutant), "<check>")).outcome == "UNSAFE"
+
+
+def test_a_learn_counted_twice_is_found_with_five_servers_and_two_copies():
+    """LearnCountsMessages (the fuzzer has never killed it): with 3 servers it
+    cannot break safety (a learn's round had two acceptors, a majority). With 5:
+    S1 is cut off after S2 alone accepts m1; S2's learn reaches S3 three times (two
+    copies, each right behind it) and S3 executes m1; S4 times out, leads with S3
+    and S5, and gets C2's m2 chosen in slot 1. About 50 CPU s depth-first."""
+    from paxsim.protocols import load_protocol
+
+    mutant = "tests.quality.paxos_mutants:LearnCountsMessages"
+    proto = load_protocol(mutant)
+    names = ("S1", "S2", "S3", "S4", "S5")
+    sp = Setup(proto, names, ("C1", "C2"), 1, check_params(proto, PROMISE, 5, servers_flag="--servers"), mode="one",
+               firsts=(0, 3))
+    bounds = Bounds(**{**CUT, "drops": 2, "dups": 2, "timeouts": 2, "depth": 47})
+    found = explore(sp, bounds, strategy="dfs", max_states=3_000_000)
+    assert found.outcome == "UNSAFE" and sum(a.kind == "duplicate" for a in found.path) == 2
+    assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", mutant), "<check>")).outcome == "UNSAFE"

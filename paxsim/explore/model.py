@@ -677,7 +677,8 @@ class System:
         sent (one queue for the whole network) except at most ``k`` per path, which
         are held back when they reach the head of the queue and arrive late, or
         never. The message at the head is delivered, held, lost or duplicated (the
-        copy is held). A timer fires, and a held message arrives, only when every
+        copy comes right behind it, and meets the same choices), or its loss begins
+        a cut (:meth:`_cut_off`). A timer fires, and a held message arrives, only when every
         message not held back has arrived: the network is faster than any timer
         but for the ``k`` late messages, and a late message arrives when the
         network is otherwise quiet (before or after a timer fires, a server

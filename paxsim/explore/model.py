@@ -722,10 +722,12 @@ class System:
                 new.queue = (head,) + st.queue  # the copy arrives right after it (or, held back, later)
                 new.used = spend(used, DUPS)
                 yield new
-            if cut is None and used[CUTS] < b.cuts:
+            if used[CUTS] < b.cuts:
                 for pid in (src, dst):
                     i = self.sindex.get(pid)
-                    if i is not None:  # pid is cut off from everybody, from this message on
+                    if i is not None and pid != cut:
+                        # pid is cut off from everybody, from this message on (a cut of another
+                        # server heals first: nothing touching it arrived since it last could)
                         new = self._child(st, Action("cut", process=pid, src=src, dst=dst, msg=msg, time=now))
                         new.queue = st.queue[1:]
                         new.cut = i
@@ -752,8 +754,9 @@ class System:
         (within ``--max-delays``) it is held back and arrives once the cut has healed.
 
         A cut begins with the first message it loses and heals right before the
-        first one to or from that server that arrives: between those, nothing
-        can tell the cut from none, so every cut is explored this way once."""
+        first one to or from that server that arrives, or when the next cut (of
+        another server) begins: between those, nothing can tell the cut from none,
+        so every cut is explored this way once."""
         src, dst, msg = self.envs[head]
         pid = self.setup.servers[st.cut]
         now = self._at(st, self._index(dst))

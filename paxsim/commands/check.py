@@ -187,7 +187,8 @@ def main(args) -> int:
                    f"timer firings {b.timeouts}, depth {b.depth if b.depth is not None else 'none'}, "
                    f"network {b.network}, "
                    f"{'any order' if b.delays is None else 'send order but for %d held back' % b.delays}, "
-                   f"{'partitions %d, ' % b.cuts if b.cuts else ''}clocks {b.clocks}; client resend {'after %g' % setup.retry if setup.retry else 'off'}, "
+                   f"{'partitions %d, ' % b.cuts if b.cuts else ''}clocks {b.clocks}; "
+                   f"client resend {'after %g' % setup.retry if setup.retry else 'off'}, "
                    f"first request to {first_server(setup, words=True)}")
     if not args.json:
         print(f"checking {head}")

@@ -707,8 +707,8 @@ class System:
             # A drop of a message its receiver ignores (or a crashed one loses) is the
             # delivery with one drop more spent: nothing it reaches is new.
             ignored = new.queue == st.queue[1:] and new.summary == st.summary and all(
-                a is b or a.frozen() == b.frozen()
-                for a, b in itertools.chain(zip(new.servers, st.servers), zip(new.clients, st.clients)))
+                after is before or after.frozen() == before.frozen()
+                for after, before in itertools.chain(zip(new.servers, st.servers), zip(new.clients, st.clients)))
             now = self._at(st, self._index(dst))
             if used[DELAYS] < b.delays:
                 yield self._hold(st, head, now)

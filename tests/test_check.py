@@ -554,6 +554,25 @@ def test_a_replay_world_can_be_disposed_of_like_any_world():
     assert result.world.net.nodes == {}
 
 
+def _expanded(system, limit: int):
+    """Each state a depth-first walk expands, with its successors, until ``limit`` states are seen."""
+    todo, seen = [system.initial()], set()
+    while todo and len(seen) < limit:
+        st = todo.pop()
+        children = list(system.successors(st))
+        yield st, children
+        for c in children:
+            if c.key() not in seen:
+                seen.add(c.key())
+                todo.append(c)
+
+
+def _ignored(st, delivered) -> bool:
+    """Does delivering the head of ``st``'s queue end in ``st``'s world, the head gone?"""
+    was, now = st.key(), delivered.key()  # (now, clocks, servers, clients, in flight, queue, used, summary, cut)
+    return now[:5] + now[7:] == was[:5] + was[7:] and now[5] == st.queue[1:]
+
+
 def test_in_send_order_a_message_its_receiver_ignores_is_delivered_not_dropped():
     """A drop that ends where the delivery of the same message ends (its receiver
     ignores it, or is down) only spends a drop: the search offers the delivery
@@ -564,24 +583,17 @@ def test_in_send_order_a_message_its_receiver_ignores_is_delivered_not_dropped()
     sp = setup("paxos", 3, 2, params={"heartbeat": 2, "suspect": 3})
     system = System(sp, Bounds(**{**NONE, "drops": 2, "timeouts": 2, "crashes": 1, "delays": 0,
                                   "clocks": "per-process"}))
-    todo, seen, ignored, lost = [system.initial()], set(), 0, 0
-    while todo:
-        st = todo.pop()
-        children = list(system.successors(st))
+    ignored = lost = 0
+    for st, children in _expanded(system, 20_000):
         delivered = [c for c in children if c.action.kind == "deliver" and st.queue]
         dropped = [c for c in children if c.action.kind == "drop"]
         for c in delivered:
-            was, now = st.key(), c.key()  # (now, clocks, servers, clients, in flight, queue, used, summary)
-            if now[:5] + now[7:] == was[:5] + was[7:] and now[5] == st.queue[1:]:
+            if _ignored(st, c):
                 ignored += 1
                 assert not dropped, (st.path(), c.action)
             elif st.used[0] < 2:
                 lost += 1
                 assert len(dropped) == 1
-        for c in children:
-            if c.key() not in seen and len(seen) < 20_000:
-                seen.add(c.key())
-                todo.append(c)
     assert ignored > 100 and lost > 1000, (ignored, lost)
 
 
@@ -596,10 +608,8 @@ def test_a_cut_off_server_loses_every_message_to_or_from_it_until_the_cut_heals(
 
     sp = setup("paxos", 3, 2, params={"heartbeat": 2, "suspect": 3})
     system = System(sp, Bounds(**{**NONE, "timeouts": 2, "delays": delays, "cuts": 1, "clocks": "per-process"}))
-    todo, seen, cuts, lost = [system.initial()], set(), 0, 0
-    while todo and len(seen) < 20_000:
-        st = todo.pop()
-        children = list(system.successors(st))
+    cuts = lost = 0
+    for st, children in _expanded(system, 20_000):
         kinds = {c.action.kind for c in children}
         if st.cut >= 0:
             assert "cut" not in kinds
@@ -623,9 +633,6 @@ def test_a_cut_off_server_loses_every_message_to_or_from_it_until_the_cut_heals(
             if c.action.kind == "cut":
                 assert c.cut == sp.servers.index(c.action.process) and c.queue == st.queue[1:]
                 assert [s.kind for s in steps([c.action])] == ["drop"]
-            if c.key() not in seen:
-                seen.add(c.key())
-                todo.append(c)
     assert cuts > 20 and lost > 100, (cuts, lost)
 
 
@@ -639,26 +646,19 @@ def test_in_send_order_a_copy_arrives_right_after_its_message():
     sp = setup("paxos", 3, 2, params={"heartbeat": 2, "suspect": 3})
     for delays in (0, 1):
         system = System(sp, Bounds(**{**NONE, "dups": 2, "timeouts": 2, "delays": delays, "clocks": "per-process"}))
-        todo, seen, copies, ignored = [system.initial()], set(), 0, 0
-        while todo and len(seen) < 10_000:
-            st = todo.pop()
-            children = list(system.successors(st))
+        copies = ignored = 0
+        for st, children in _expanded(system, 10_000):
             dups = [c for c in children if c.action.kind == "duplicate"]
             for c in dups:
                 assert c.queue == (st.queue[0],) + st.queue and c.inflight == st.inflight
                 copies += 1
             if st.queue and st.used[1] < 2:
                 (delivered,) = [c for c in children if c.action.kind == "deliver"]
-                was, now = st.key(), delivered.key()
-                if now[:5] + now[7:] == was[:5] + was[7:] and now[5] == st.queue[1:]:
+                if _ignored(st, delivered):
                     ignored += 1
                     assert len(dups) == (1 if st.used[5] < delays else 0)
                 else:
                     assert len(dups) == 1
-            for c in children:
-                if c.key() not in seen:
-                    seen.add(c.key())
-                    todo.append(c)
         assert copies > 100 and ignored > 20, (delays, copies, ignored)
 
 

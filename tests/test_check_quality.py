@@ -65,6 +65,21 @@ def test_clients_that_may_start_anywhere_start_the_path_and_the_replay():
     assert run_scenario(from_dict(d, "<check>")).outcome == "UNSAFE"
 
 
+# backoff 0 lets a server that led before lead again as soon as it suspects, and
+# retransmit 10 keeps its retransmit timer from firing first (Fig. 12-promise).
+PROMISE = {**FAST, "backoff": 0, "retransmit": 10}
+
+
+def _two_clients(protocol: str, servers: int = 3, firsts: tuple = (0, 1), params=PROMISE) -> Setup:
+    """Two clients with one request each, C1 sending first to server firsts[0], C2 to firsts[1]."""
+    from paxsim.protocols import load_protocol
+
+    proto = load_protocol(protocol)
+    names = tuple(f"S{i}" for i in range(1, servers + 1))
+    return Setup(proto, names, ("C1", "C2"), 1, check_params(proto, params, servers, servers_flag="--servers"),
+                 mode="one", firsts=firsts)
+
+
 def test_fig12a_the_three_server_rule_with_five_servers_is_found_depth_first():
     """Fig. 12a (leader_change_rounds, 5 servers): a new leader with one other
     promise, from a server that never heard of m1, orders m2 in m1's slot. Clients
@@ -72,12 +87,7 @@ def test_fig12a_the_three_server_rule_with_five_servers_is_found_depth_first():
     crash and two heartbeats of the server that takes over are enough, and a
     depth-first search within 32 steps meets it in about 115,000 states (breadth-
     first search does not, in millions)."""
-    from paxsim.protocols import load_protocol
-
-    proto = load_protocol("leader_change_rounds")
-    names = ("S1", "S2", "S3", "S4", "S5")
-    sp = Setup(proto, names, ("C1", "C2"), 1, check_params(proto, FAST, 5, servers_flag="--servers"), mode="one",
-               firsts=(0, 2))
+    sp = _two_clients("leader_change_rounds", 5, firsts=(0, 2), params=FAST)
     bounds = Bounds(drops=0, dups=0, crashes=1, recoveries=0, timeouts=2, delays=4, clocks="per-process", depth=32)
     found = explore(sp, bounds, strategy="dfs", max_states=300_000)
     assert found.outcome == "UNSAFE" and len(found.path) <= 32
@@ -91,18 +101,8 @@ def test_fig12a_the_three_server_rule_with_five_servers_is_found_depth_first():
 
 
 # Fig. 12-promise: three leader changes. A partition (one server cut off for a
-# while) stands in for the figure's; backoff 0 lets S1 lead again as soon as it
-# suspects, and retransmit 10 keeps its retransmit timer from firing first.
-PROMISE = {**FAST, "backoff": 0, "retransmit": 10}
+# while) stands in for the figure's.
 CUT = dict(drops=0, dups=0, crashes=0, recoveries=0, timeouts=4, clocks="per-process", delays=0, cuts=1, depth=40)
-
-
-def _promise_setup(protocol: str) -> Setup:
-    from paxsim.protocols import load_protocol
-
-    proto = load_protocol(protocol)
-    return Setup(proto, SERVERS, ("C1", "C2"), 1, check_params(proto, PROMISE, 3, servers_flag="--servers"),
-                 mode="one", firsts=(0, 1))
 
 
 def test_fig12_promise_without_rounds_is_found_breadth_first_with_one_partition():
@@ -110,7 +110,7 @@ def test_fig12_promise_without_rounds_is_found_breadth_first_with_one_partition(
     m2 is chosen; the cut heals, S1 times out on S2 and leads round 4 with promises
     that report m2, but without rounds it cannot tell m2 was chosen and takes its
     own m1 (the lowest-ranked promiser's value): two values in slot 1."""
-    sp = _promise_setup("paxos_promise_without_round")
+    sp = _two_clients("paxos_promise_without_round")
     found = explore(sp, Bounds(**CUT))
     assert found.outcome == "UNSAFE" and len(found.path) <= 35
     assert [a.process for a in found.path if a.kind in ("cut", "heal")] == ["S1", "S1"]
@@ -125,9 +125,9 @@ def test_fig12_promise_needs_the_partition_and_rounds_in_promises_fix_it():
     """The same bounds without the partition: complete and SAFE. Paxos (promises
     carry their rounds) with the partition: complete and SAFE, so the fix holds
     within these bounds."""
-    without = explore(_promise_setup("paxos_promise_without_round"), Bounds(**{**CUT, "cuts": 0}))
+    without = explore(_two_clients("paxos_promise_without_round"), Bounds(**{**CUT, "cuts": 0}))
     assert without.outcome == "SAFE" and without.complete
-    fixed = explore(_promise_setup("paxos"), Bounds(**CUT))
+    fixed = explore(_two_clients("paxos"), Bounds(**CUT))
     assert fixed.outcome == "SAFE" and fixed.complete
 
 
@@ -136,12 +136,7 @@ def test_fig12a_is_found_breadth_first_as_the_figure_tells_it_with_a_partition()
     reach: S1's accept reaches only S2, which executes m1 and answers; S1 is cut off
     and S2 crashes; S3 times out, leads with S4 and S5, which never heard of m1,
     and orders m2 first. Without the partition the same bounds are complete and SAFE."""
-    from paxsim.protocols import load_protocol
-
-    proto = load_protocol("leader_change_rounds")
-    names = ("S1", "S2", "S3", "S4", "S5")
-    sp = Setup(proto, names, ("C1", "C2"), 1, check_params(proto, FAST, 5, servers_flag="--servers"), mode="one",
-               firsts=(0, 2))
+    sp = _two_clients("leader_change_rounds", 5, firsts=(0, 2), params=FAST)
     bounds = dict(drops=0, dups=0, crashes=1, recoveries=0, timeouts=2, delays=0, cuts=1, clocks="per-process",
                   depth=40)
     found = explore(sp, Bounds(**bounds))
@@ -165,7 +160,7 @@ CUT_KILLS = [  # mutant, bounds beyond CUT's, strategy
 def test_planted_bugs_of_several_leader_changes_are_found_with_a_partition(mutant, extra, strategy):
     """Each is found, replays UNSAFE, and without the partition the same bounds
     are complete and SAFE: the cut is what reaches it."""
-    sp = _promise_setup(mutant)
+    sp = _two_clients(mutant)
     found = explore(sp, Bounds(**{**CUT, **extra}), strategy=strategy, max_states=200_000)
     assert found.outcome == "UNSAFE" and "cut" in {a.kind for a in found.path}
     assert run_scenario(from_dict(scenario_dict(sp, found.path, "x", mutant), "<check>")).outcome == "UNSAFE"
@@ -185,7 +180,7 @@ DEEP_CUT_KILLS = [  # mutant, bounds beyond CUT's (all with one crash and one re
 
 @pytest.mark.parametrize("mutant, extra", DEEP_CUT_KILLS, ids=[m.split(":")[1] for m, _e in DEEP_CUT_KILLS])
 def test_planted_bugs_that_need_a_recovery_too_are_found_depth_first(mutant, extra):
-    sp = _promise_setup(mutant)
+    sp = _two_clients(mutant)
     bounds = Bounds(**{**CUT, "crashes": 1, "recoveries": 1, **extra})
     found = explore(sp, bounds, strategy="dfs", max_states=1_500_000)
     assert found.outcome == "UNSAFE" and {"cut", "crash", "recover"} <= {a.kind for a in found.path}
@@ -198,13 +193,8 @@ def test_a_learn_counted_twice_is_found_with_five_servers_and_two_copies():
     S1 is cut off after S2 alone accepts m1; S2's learn reaches S3 three times (two
     copies, each right behind it) and S3 executes m1; S4 times out, leads with S3
     and S5, and gets C2's m2 chosen in slot 1. About 50 CPU s depth-first."""
-    from paxsim.protocols import load_protocol
-
     mutant = "tests.quality.paxos_mutants:LearnCountsMessages"
-    proto = load_protocol(mutant)
-    names = ("S1", "S2", "S3", "S4", "S5")
-    sp = Setup(proto, names, ("C1", "C2"), 1, check_params(proto, PROMISE, 5, servers_flag="--servers"), mode="one",
-               firsts=(0, 3))
+    sp = _two_clients(mutant, 5, firsts=(0, 3))
     bounds = Bounds(**{**CUT, "drops": 2, "dups": 2, "timeouts": 2, "depth": 47})
     found = explore(sp, bounds, strategy="dfs", max_states=3_000_000)
     assert found.outcome == "UNSAFE" and sum(a.kind == "duplicate" for a in found.path) == 2

@@ -704,20 +704,24 @@ class System:
                 return
             new = self.deliver(st, head, from_queue=True)
             yield new
+            can_drop = used[DROPS] < b.drops
+            can_copy = used[DUPS] < b.dups and b.network == "multiset"
             # A drop of a message its receiver ignores (or a crashed one loses) is the
-            # delivery with one drop more spent: nothing it reaches is new.
-            ignored = new.queue == st.queue[1:] and new.summary == st.summary and all(
-                after is before or after.frozen() == before.frozen()
-                for after, before in itertools.chain(zip(new.servers, st.servers), zip(new.clients, st.clients)))
+            # delivery with one drop more spent: nothing it reaches is new (asked only
+            # where it decides something).
+            ignored = (can_drop or (can_copy and used[DELAYS] >= b.delays)) and (
+                new.queue == st.queue[1:] and new.summary == st.summary and all(
+                    after is before or after.frozen() == before.frozen()
+                    for after, before in itertools.chain(zip(new.servers, st.servers), zip(new.clients, st.clients))))
             now = self._at(st, self._index(dst))
             if used[DELAYS] < b.delays:
                 yield self._hold(st, head, now)
-            if used[DROPS] < b.drops and not ignored:
+            if can_drop and not ignored:
                 new = self._child(st, Action("drop", src=src, dst=dst, msg=msg, time=now))
                 new.queue = st.queue[1:]
                 new.used = spend(used, DROPS)
                 yield new
-            if used[DUPS] < b.dups and b.network == "multiset" and not (ignored and used[DELAYS] >= b.delays):
+            if can_copy and not (ignored and used[DELAYS] >= b.delays):
                 new = self._child(st, Action("duplicate", src=src, dst=dst, msg=msg, time=now))
                 new.queue = (head,) + st.queue  # the copy arrives right after it (or, held back, later)
                 new.used = spend(used, DUPS)

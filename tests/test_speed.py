@@ -128,22 +128,26 @@ def test_bench_reports_the_ratio_spread_world_construction_and_run_json_against_
 
 def simpy_run(net, until=float("inf"), stop=None):
     """The queue carried out by SimPy's own ``env.run`` (its stop at ``until`` or
-    ``stop``, its ``env.step`` for every event), only the messages, which are no
-    SimPy events, handed to ``Network.deliver`` as they come up: the reference
-    that ``Network.run`` (its own loop, the common delivery inlined) must match."""
+    ``stop``, its ``env.step`` for every event), only the messages and the hosts'
+    timers, which are no SimPy events, handed to ``Network.deliver`` and the host
+    as they come up: the reference that ``Network.run`` (its own loop, the common
+    delivery inlined) must match."""
     from heapq import heappop
 
-    from paxsim.sim.network import MESSAGE_ENTRY
+    from paxsim.sim.network import MESSAGE_ENTRY, TIMER_ENTRY
 
     env = net.env
     step = env.step
 
     def step_or_deliver():
         queue = env._queue
-        if queue and len(queue[0]) == MESSAGE_ENTRY:
+        if queue and len(queue[0]) in (MESSAGE_ENTRY, TIMER_ENTRY):
             item = heappop(queue)
             env._now = item[0]
-            net.deliver(item[3:])
+            if len(item) == MESSAGE_ENTRY:
+                net.deliver(item[3:])
+            else:
+                item[3].fire(item[4], item[5])
         else:
             step()
 

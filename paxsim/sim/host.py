@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import simpy
-from simpy.events import Timeout
 
 from ..history import Execution, History
 from ..protocols.base import Replica
@@ -32,7 +31,6 @@ class Host:
         self.factory = factory
         self.replica: Optional[Replica] = None
         self.up = False
-        self.epoch = 0
         self.timers: dict[str, int] = {}
         self.timer_gen = 0
         self.store: dict[str, Any] = {}
@@ -51,7 +49,6 @@ class Host:
         self.up = False
         self.replica = None
         self.timers.clear()
-        self.epoch += 1
         self.crashes += 1
         self.net.last_fault_time = self.env.now
         if self.trace is not None:
@@ -73,14 +70,19 @@ class Host:
         if effects:  # most learns change nothing visible: skip the call
             self.apply(effects)
 
-    def _fire(self, ev: Timeout) -> None:
-        name, gen, epoch = ev._value
-        if epoch != self.epoch or self.timers.get(name) != gen:
-            return  # cancelled, reset, or from before a crash
-        del self.timers[name]
+    def fire(self, name: str, gen: int) -> None:
+        """Timer ``name``, set as generation ``gen``, is due: the replica's ``on_timer``,
+        unless it was cancelled or reset since, or set before a crash (a crash clears
+        the timers, and generations only grow, so an older one never matches)."""
+        timers = self.timers
+        if timers.get(name) != gen:
+            return
+        del timers[name]
         if self.trace is not None:
             self.trace.add(self.env.now, T.TIMER, self.pid, info={"timer": name})
-        self.apply(self.replica.on_timer(self.env._now, name))
+        effects = self.replica.on_timer(self.env._now, name)
+        if effects:
+            self.apply(effects)
 
     # ---- effects ------------------------------------------------------------------------
     def apply(self, effects: Sequence[Any]) -> None:
@@ -107,14 +109,14 @@ class Host:
                     pos = net.ticks = net.ticks + 1  # what net.position() does without a trace
                 # Execution(now, pid, ...), built as the tuple it is (its generated __new__ costs more)
                 self.history.executions.append(tuple_new(Execution, (now, pid, e.request, e.state, pos)))
+            elif t is SetTimer:
+                gen = self.timer_gen = self.timer_gen + 1
+                self.timers[e.name] = gen
+                net.timer(e.delay, self, e.name, gen)
             elif t is Send:
                 net.send(pid, e.dst, e.msg)
                 if not self.up:
                     break
-            elif t is SetTimer:
-                gen = self.timer_gen = self.timer_gen + 1
-                self.timers[e.name] = gen
-                net.later(e.delay, self._fire, (e.name, gen, self.epoch))
             elif t is Reply:
                 req = e.request
                 net.send(pid, req.client, ClientReply(req, e.state))

@@ -85,7 +85,11 @@ class Later(tuple):
 
 MESSAGE_ENTRY = 7
 """The length of a message's entry on the queue, ``(at, NORMAL, eid, src, dst, mid,
-msg)``; every other entry is SimPy's ``(at, priority, eid, event)``."""
+msg)``."""
+
+TIMER_ENTRY = 6
+"""The length of a host's timer on the queue, ``(at, NORMAL, eid, host, name, gen)``
+(see :meth:`Network.timer`); every other entry is SimPy's ``(at, priority, eid, event)``."""
 
 
 class Link:
@@ -446,6 +450,11 @@ class Network:
         """Call ``callback(event)`` after ``delay``, ``event._value`` being ``value``."""
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Later((callback, value))))
 
+    def timer(self, delay: float, host: Any, name: str, gen: int) -> None:
+        """Call ``host.fire(name, gen)`` after ``delay``: a replica's timer, one flat
+        entry on the queue (a timer fires about once for every eight deliveries)."""
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), host, name, gen))
+
     def deliver(self, value: tuple) -> None:
         """Hand one message ``(src, dst, mid, msg)`` that has arrived to its receiver."""
         src, dst, mid, msg = value
@@ -488,7 +497,8 @@ class Network:
                 heappush(queue, item)  # back in its place: the same key, the same order
                 break
             env._now = at
-            if len(item) == MESSAGE_ENTRY:
+            size = len(item)
+            if size == MESSAGE_ENTRY:
                 _, _, _, src, dst, mid, msg = item
                 node = nodes[dst]
                 if plain and node.up and self.groups is None:  # deliver(ev), its common case inlined
@@ -501,6 +511,9 @@ class Network:
                         node.receive(src, msg)
                 else:
                     deliver((src, dst, mid, msg))
+                continue
+            if size == TIMER_ENTRY:
+                item[3].fire(item[4], item[5])
                 continue
             ev = item[3]
             if type(ev) is Later:

@@ -94,6 +94,9 @@ class ScheduledNetwork:
         owner = getattr(callback, "__self__", None)
         self.timers.append((self.env.now + delay, getattr(owner, "pid", ""), callback, value))
 
+    def timer(self, delay: float, host: Host, name: str, gen: int) -> None:
+        self.timers.append((self.env.now + delay, host.pid, host, (name, gen)))
+
     # ---- what the schedule does -------------------------------------------------------
     def _find(self, step: Step) -> int:
         for i, (src, dst, _mid, msg) in enumerate(self.inflight):
@@ -136,7 +139,10 @@ class ScheduledNetwork:
             if owner != step.process or abs(due - now) > 1e-9 or not self._current(node, step.timer, value):
                 continue
             del self.timers[k]
-            callback(_Fired(value))
+            if isinstance(callback, Host):
+                callback.fire(*value)
+            else:
+                callback(_Fired(value))
             return
         raise ReplayError(f"t={step.at:g}: {step.process} has no timer {step.timer!r} due then")
 
@@ -144,8 +150,7 @@ class ScheduledNetwork:
     def _current(node: Any, name: str, value: Any) -> bool:
         """Whether a held timer is the live one named ``name`` (not reset or cancelled)."""
         if isinstance(node, Host):
-            return (node.up and isinstance(value, tuple) and value[0] == name
-                    and node.timers.get(name) == value[1] and value[2] == node.epoch)
+            return node.up and value[0] == name and node.timers.get(name) == value[1]
         return name == "retry" and value is None  # a client's resend timer
 
     def _drop(self, now: float, src, dst, mid: int, msg: Message, reason: str) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from zlib import crc32
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, Callable, ClassVar, Optional, Union
+from weakref import ref as _weak
 
 ProcessId = str
 Round = Union[int, str, None]  # a round number, a leader id ("S2"), or none
@@ -28,6 +29,10 @@ def quick_init(cls: type) -> type:
     params, body, env = [], [], {}
     for f in dataclasses.fields(cls):
         if not f.init:
+            if f.default is not dataclasses.MISSING:  # set as the generated __init__ sets it
+                env[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+                env[f"_default_{f.name}"] = f.default
+                body.append(f"    _set_{f.name}(self, _default_{f.name})")
             continue
         env[f"_set_{f.name}"] = getattr(cls, f.name).__set__  # the slot's member descriptor
         if f.default is not dataclasses.MISSING:
@@ -96,7 +101,7 @@ def chain_digest(digest: int, key: int) -> int:
 
 
 @quick_init
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class State:
     """The service's state: the sequence of requests executed so far.
 
@@ -112,12 +117,25 @@ class State:
     sequences equal. Where a chain ends in a snapshot node (``trimmed``), what lies
     below it is no longer listed: there, equal length and digest is all that is
     left to compare. The hash is the digest's, so equal states hash alike.
+
+    Replicas that execute the same request in the same state share the node that
+    follows (``then``), and the copy a checkpoint makes there (``trimmed(1)``): a
+    node remembers, weakly, the node made from it (a node made by ``then`` has it
+    as parent, a copy does not). A cache, invisible to equality, hashing, copying
+    and pickling.
     """
 
     length: int
     digest: int
     request: Optional[Request] = field(default=None, repr=False)
     parent: Optional["State"] = field(default=None, repr=False)
+    _made: Optional[Callable[[], Optional["State"]]] = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> tuple:
+        return self.length, self.digest, self.request, self.parent
+
+    def __setstate__(self, state: tuple) -> None:
+        self.__init__(*state)  # type: ignore[misc]
 
     def __eq__(self, other: object) -> bool:
         return self is other or (
@@ -147,8 +165,23 @@ class State:
         return self.digest  # equal states have equal digests (an int hashes to itself, unsalted)
 
     def then(self, request: Request) -> "State":
-        """The state after executing ``request`` in this state."""
-        return State(self.length + 1, hash((self.digest, request.key)) & _MASK, request, self)  # chain_digest
+        """The state after executing ``request`` in this state: ``State(length + 1,
+        chain_digest(digest, request.key), request, self)``, or the node already
+        made from this one for that very request (replicas that agree share their
+        chains: one node per position instead of one per replica)."""
+        made = self._made
+        if made is not None:
+            made = made()
+            if made is not None and made.request is request and made.parent is self:
+                return made
+        new = _new_object(State)
+        _set_length(new, self.length + 1)
+        _set_digest(new, hash((self.digest, request.key)) & _MASK)  # chain_digest
+        _set_request(new, request)
+        _set_parent(new, self)
+        _set_made(new, None)
+        _set_made(self, _weak(new))
+        return new
 
     def requests(self) -> list[Request]:
         """The executed requests, oldest first (walks the chain: O(length))."""
@@ -192,9 +225,16 @@ class State:
             node = node.parent
         if node is None or node.request is None:
             return self  # already short enough
+        made = self._made
+        if made is not None:
+            made = made()
+        if keep == 1 and made is not None and made.parent is not self:
+            return made  # a checkpoint here: replicas that agree share the copy, as ``then`` shares nodes
         out = State(node.length, node.digest)
         for nd in reversed(kept):
             out = State(nd.length, nd.digest, nd.request, out)
+        if keep == 1 and made is None:  # (a node made from this one by ``then`` is kept: others may need it)
+            _set_made(self, _weak(out))
         return out
 
     @property
@@ -227,6 +267,11 @@ class State:
     def __str__(self) -> str:
         return self.label()
 
+
+_new_object = object.__new__
+_set_length, _set_digest = State.length.__set__, State.digest.__set__  # type: ignore[attr-defined]
+_set_request, _set_parent = State.request.__set__, State.parent.__set__  # type: ignore[attr-defined]
+_set_made = State._made.__set__  # type: ignore[attr-defined]
 
 EMPTY = State(0, 0)
 

@@ -232,3 +232,39 @@ def test_replies_below_a_checkpoint_are_the_main_chains_own_nodes(monkeypatch):
     monkeypatch.setattr(OnChain, "__call__", lambda self, state: walks.append(state) or real(self, state))
     assert check(history).outcome == "SAFE"
     assert len(history.replies) == 200 and not walks
+
+
+def test_replicas_that_agree_share_one_state_node_per_position():
+    # Five replicas executing the same requests in the same order: one node per
+    # position (then), also across checkpoints every 3 slots (trimmed(1)); a
+    # node per replica and position (5 x 120) without the sharing.
+    spec = workload("paxos", 5, 2, 60, params={"compact": 3})
+    history = World(from_dict(spec, source="<test>", name="test"), record_trace=False).run()
+    positions = {e.state.length for e in history.executions}
+    assert len(positions) == 120 and len(history.executions) == 600
+    assert len({id(e.state) for e in history.executions}) == 120
+
+
+def test_a_shared_state_node_is_the_node_then_would_make():
+    import copy
+    import pickle
+    import weakref
+
+    from paxsim.types import EMPTY, Request, State, chain_digest
+
+    r1, r2 = Request("m1", "C1", 1), Request("m2", "C1", 2)
+    a = EMPTY.then(r1)
+    assert EMPTY.then(r1) is a  # the same request object in the same state: the same node
+    fresh = State(1, chain_digest(0, r1.key), r1, EMPTY)
+    assert (a.length, a.digest, a.request, a.parent) == (fresh.length, fresh.digest, r1, EMPTY) and a == fresh
+    b = EMPTY.then(r2)  # another request: its own node, never the one made for r1
+    assert b.request is r2 and b != a
+    c = EMPTY.then(Request("m1", "C1", 1))  # an equal request, another object: an equal node
+    assert c == a and c.request is not r1
+    x = a.then(r2).then(Request("m3", "C2", 1))
+    assert x.trimmed(1) is x.trimmed(1) and x.trimmed(1) == x and x.trimmed(2) == x
+    assert x.trimmed(1).parent.request is None and x.trimmed(2).parent.parent.request is None
+    for clone in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x), copy.copy(x)):
+        assert clone == x and clone._made is None
+    made = weakref.ref(State(5, 7).then(r1))
+    assert made() is None  # the cache holds its node weakly: gone with its last holder

@@ -53,7 +53,7 @@ import gc
 from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, repeat
 from operator import and_, attrgetter, eq, gt, is_, itemgetter, le, not_
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Collection, Optional, Sequence
 
 from ..history import Execution, History, Invocation, Observed
 from ..types import Request, State
@@ -559,15 +559,19 @@ class BatchChecker:
         if not execs:
             return
         reports = self.reports
-        if not self.invoked.issuperset(map(_RID, execs)):
+        at = list(map(_EXEC_AT, execs))
+        executed: Collection[tuple] = set(at)  # each (position, request id, digest) once: n replicas' copies are one
+        distinct = len(executed)
+        if 2 * distinct > len(at):
+            executed = at  # few copies (replicas that disagree): the list, read in its order, is as short
+        if not self.invoked.issuperset(map(itemgetter(1), executed)):
             for e in execs:
                 rid = e.request.id
                 if not self.sent(e.request) and rid not in self.invented:
                     self.invented.add(rid)
                     reports.add("only_sent_requests", (2,) + exec_key(e),
                                 lambda e=e: invented_execution_violation(e))
-        at = list(map(_EXEC_AT, execs))
-        if len(set(at)) == len(set(map(itemgetter(0), at))) and self.executions_linked(execs, at):
+        if distinct == len(set(map(itemgetter(0), executed))) and self.executions_linked(execs, executed):
             return  # one (request, digest) per position, and every state made of executed nodes
         same = SameStates()  # exact: equal digests are confirmed request by request
         first_at: dict[int, Execution] = {}
@@ -587,14 +591,14 @@ class BatchChecker:
                         lambda f=f, e=e: agreement_violation(f, e))
 
     @staticmethod
-    def executions_linked(execs: list[Execution], at: list[tuple]) -> bool:
+    def executions_linked(execs: list[Execution], executed: Collection[tuple]) -> bool:
         """Whether every node below an executed state holds, at its position, the
         request and digest executed there (walking down to an executed state, the
         empty state or a snapshot node; each node once). With one (request, digest)
         per position, equal digests are then exact: two executed states that
         differed would differ in the request at some position. The nodes walked are
         the copies a replica made of its own states when it compacted its log."""
-        unique = dict(zip(map(itemgetter(0), at), at))
+        unique = dict(zip(map(itemgetter(0), executed), executed))  # one per position
         get = unique.get
         known = set(map(id, map(_STATE, execs)))
         parents = list(map(_PARENT, execs))

@@ -174,7 +174,7 @@ class State:
             made = made()
             if made is not None and made.request is request and made.parent is self:
                 return made
-        new = _new_object(State)
+        new = _new_object(State)  # State(...) without the call: State has no __post_init__ to run
         _set_length(new, self.length + 1)
         _set_digest(new, hash((self.digest, request.key)) & _MASK)  # chain_digest
         _set_request(new, request)

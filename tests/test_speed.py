@@ -266,5 +266,6 @@ def test_a_shared_state_node_is_the_node_then_would_make():
     assert x.trimmed(1).parent.request is None and x.trimmed(2).parent.parent.request is None
     for clone in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x), copy.copy(x)):
         assert clone == x and clone._made is None
+    assert not hasattr(State, "__post_init__")  # then() stores the fields without calling State(...)
     made = weakref.ref(State(5, 7).then(r1))
     assert made() is None  # the cache holds its node weakly: gone with its last holder

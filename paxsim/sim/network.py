@@ -3,9 +3,10 @@ partitions, and targeted faults that replay a figure exactly.
 
 Every message in flight is one entry on SimPy's queue, keyed as SimPy keys its
 events (time, priority, sequence number): ``(at, NORMAL, eid, src, dst, mid, msg)``,
-one flat tuple, no event object and no process per message. :meth:`Network.run`
-carries the queue out in SimPy's order and hands each message straight to its
-receiver (SimPy's own ``env.step`` cannot: a message is no event). Randomness comes from per-link streams (delay, loss,
+one flat tuple, no event object and no process per message; so is a host's timer,
+``(at, NORMAL, eid, host, name, gen)``. :meth:`Network.run` carries the queue out
+in SimPy's order and hands each message straight to its receiver, each timer to
+its host (SimPy's own ``env.step`` cannot: neither is an event). Randomness comes from per-link streams (delay, loss,
 duplication each have their own, made on their first draw), so that changing one
 link leaves the others' draws alone. Ties in time are broken by SimPy's event
 sequence number, which is the order of the calls, so a run is fixed by its seed.
@@ -66,8 +67,9 @@ def make_delay(spec: dict[str, Any], rng: random.Random) -> DelayFn:
 
 
 class Later(tuple):
-    """A timer in flight, ``(callback, value)``: a tuple that looks like a triggered
-    SimPy event whose one callback is ``callback`` (``env.step`` carries it out);
+    """A callback in flight (a client's timer; a host's is a :data:`TIMER_ENTRY`),
+    ``(callback, value)``: a tuple that looks like a triggered SimPy event whose one
+    callback is ``callback`` (``env.step`` carries it out);
     :meth:`Network.run` calls ``callback(event)`` directly. Lighter than a
     ``Timeout`` (no delay checks, no env reference, no ``__init__`` to run)."""
 
@@ -481,8 +483,9 @@ class Network:
     def run(self, until: float = Infinity, stop: Optional[Event] = None) -> None:
         """Carry out SimPy's queue as ``env.run(until)`` or ``env.run(stop)`` would, in the
         same order (time, priority, sequence number), handing each message that arrives
-        straight to :meth:`deliver` (most entries of a run are messages). Any other
-        event (timers, faults, SimPy's own) is processed as ``env.step`` processes it. Stops before the first
+        straight to :meth:`deliver` (most entries of a run are messages) and each host's
+        timer to ``host.fire``. Any other event (clients' timers, faults, SimPy's own) is
+        processed as ``env.step`` processes it. Stops before the first
         event due at ``until`` or later (SimPy's stop event comes first at its time, then
         the clock reads ``until``), or once ``stop`` has been processed."""
         env = self.env
